@@ -1,0 +1,101 @@
+#pragma once
+// A vassal's configuration: one TOML file, read into these typed structs.
+// The TOML key names are the interface users write (DESIGN.md); every field
+// here is named after its key. Defaults are the documented ones
+// (docs/config.md). Relative paths are resolved against the file's directory.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/listen_address.hpp"
+#include "core/log.hpp"
+#include "core/units.hpp"
+
+namespace suz {
+
+enum class InterpreterMode { kMain, kIsolated };
+
+struct AppConfig {
+  std::string module;                        // "pkg.mod:callable"; empty when only [[mount]]s
+  std::filesystem::path chdir;               // absolute after loading
+  std::vector<std::filesystem::path> pythonpath;  // absolute after loading
+  std::filesystem::path virtualenv;          // empty: none
+  InterpreterMode interpreter = InterpreterMode::kMain;
+};
+
+// An app served under a URL prefix ([[mount]] tables).
+struct MountConfig {
+  std::string path;    // "/api": no trailing slash; "/" is the root
+  std::string module;
+  InterpreterMode interpreter = InterpreterMode::kMain;
+};
+
+struct ServerConfig {
+  std::vector<ListenAddress> http;
+  std::vector<ListenAddress> uwsgi;
+  int workers = 2;
+  int threads = 1;
+};
+
+struct LifetimeConfig {
+  Duration max_worker_lifetime = std::chrono::hours(1);  // 0 = never
+  std::uint64_t max_requests = 0;                        // 0 = unlimited
+  std::uint64_t max_rss = 0;                             // bytes; 0 = unlimited
+  Duration harakiri{0};                                  // 0 = off
+  Duration graceful_timeout = std::chrono::seconds(30);
+};
+
+struct SpoolerConfig {
+  std::string dir;         // a directory (absolute after loading) or "redis://..."; empty = no spooler
+  int processes = 1;
+  std::string handler;     // "tasks:handle"; required when dir is set
+  int max_attempts = 5;
+  std::uint64_t max_jobs = 0;  // per spooler process; 0 = unlimited
+  Duration max_lifetime{0};    // per spooler process; 0 = never
+  Duration harakiri{0};        // one job; 0 = off
+};
+
+struct StatsConfig {
+  std::optional<ListenAddress> listen;
+};
+
+struct VassalSection {
+  std::string name;  // default: the file name without .toml
+  std::string uid;   // user name or number; empty = don't change
+  std::string gid;
+};
+
+struct VassalConfig {
+  std::filesystem::path file;  // absolute path of the TOML file
+  VassalSection vassal;
+  AppConfig app;
+  std::vector<MountConfig> mounts;
+  ServerConfig server;
+  LifetimeConfig lifetime;
+  SpoolerConfig spooler;
+  StatsConfig stats;
+  LogOptions log;
+};
+
+// One problem in a config file, positioned like a compiler diagnostic:
+// "hello.toml:12:11: [server] workers: expected an integer, got a string".
+struct ConfigIssue {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the file could not be read at all
+  int column = 0;
+  std::string key; // "[server] workers"; empty for syntax errors
+  std::string message;
+
+  std::string str() const;
+};
+
+// Every issue found, not just the first: users fix a file in one pass.
+using ConfigResult = Result<VassalConfig, std::vector<ConfigIssue>>;
+
+ConfigResult load_vassal_config(const std::filesystem::path& file);
+// For tests and tools: parse text as if it were the contents of `file`.
+ConfigResult parse_vassal_config(std::string_view text, const std::filesystem::path& file);
+
+}  // namespace suz

@@ -1,0 +1,298 @@
+// Loads a vassal file: the list of sections and keys with their rules.
+// Everything about reading a single typed value is in config_reader.cpp.
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "core/config.hpp"
+#include "core/config_reader.hpp"
+
+namespace suz {
+namespace {
+
+using config_detail::Diagnostics;
+using config_detail::TableReader;
+namespace fs = std::filesystem;
+
+const std::vector<std::string_view> kSections{"vassal", "app",   "mount", "server",
+                                              "lifetime", "spooler", "stats", "log"};
+
+fs::path resolve(const fs::path& base, const std::string& p) {
+  if (p.empty()) return {};
+  return (base / p).lexically_normal();
+}
+
+bool valid_module_spec(const std::string& spec) {
+  // "pkg.mod:callable" or "pkg.mod" (callable defaults to "application").
+  static const std::regex re(R"(^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)?$)");
+  return std::regex_match(spec, re);
+}
+
+std::string with_default_callable(const std::string& spec) {
+  return spec.find(':') == std::string::npos ? spec + ":application" : spec;
+}
+
+void read_module(TableReader& r, std::string_view key, std::string& out) {
+  r.string(key, out);
+  if (out.empty()) return;
+  if (!valid_module_spec(out)) {
+    r.error(key, "\"" + out + "\" is not a WSGI callable (expected \"package.module:callable\")");
+    out.clear();
+    return;
+  }
+  out = with_default_callable(out);
+}
+
+void read_interpreter(TableReader& r, InterpreterMode& out) {
+  std::string mode;
+  r.string("interpreter", mode);
+  if (mode.empty() || mode == "main") return;
+  if (mode == "isolated")
+    out = InterpreterMode::kIsolated;
+  else
+    r.error("interpreter", "must be \"main\" or \"isolated\", got \"" + mode + "\"");
+}
+
+void read_listeners(TableReader& r, std::string_view key, const fs::path& base,
+                    std::vector<ListenAddress>& out) {
+  std::vector<std::string> texts;
+  r.string_list(key, texts);
+  for (const std::string& text : texts) {
+    auto a = parse_listen_address(text);
+    if (!a) {
+      r.error(key, a.error());
+      continue;
+    }
+    if (a->kind == ListenAddress::Kind::kUnix) a->path = resolve(base, a->path).string();
+    out.push_back(*a);
+  }
+}
+
+const toml::table* section(Diagnostics& diag, const toml::table& root, std::string_view name) {
+  const toml::node* node = root.get(name);
+  if (!node) return nullptr;
+  if (auto t = node->as_table()) return t;
+  diag.add(node->source(), "[" + std::string(name) + "]",
+           "expected a table, got " + std::string(config_detail::type_name(node->type())));
+  return nullptr;
+}
+
+void read_vassal(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
+  TableReader r(diag, section(diag, root, "vassal"), "[vassal]");
+  r.string("name", c.vassal.name);
+  r.string_or_int("uid", c.vassal.uid);
+  r.string_or_int("gid", c.vassal.gid);
+  r.finish();
+  if (c.vassal.name.empty()) c.vassal.name = c.file.stem().string();
+}
+
+void read_app(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
+  const fs::path dir = c.file.parent_path();
+  TableReader r(diag, section(diag, root, "app"), "[app]");
+  read_module(r, "module", c.app.module);
+  std::string chdir = ".", virtualenv;
+  std::vector<std::string> pythonpath{"."};
+  r.string("chdir", chdir);
+  r.string_list("pythonpath", pythonpath);
+  r.string("virtualenv", virtualenv);
+  read_interpreter(r, c.app.interpreter);
+  r.finish();
+  c.app.chdir = resolve(dir, chdir);
+  for (const std::string& p : pythonpath) c.app.pythonpath.push_back(resolve(c.app.chdir, p));
+  c.app.virtualenv = resolve(dir, virtualenv);
+}
+
+void read_mounts(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
+  const toml::node* node = root.get("mount");
+  if (!node) return;
+  const toml::array* arr = node->as_array();
+  if (!arr || !arr->is_array_of_tables()) {
+    diag.add(node->source(), "[[mount]]", "expected an array of tables ([[mount]] sections)");
+    return;
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const toml::table* t = arr->get(i)->as_table();
+    TableReader r(diag, t, "[[mount]] #" + std::to_string(i + 1));
+    MountConfig m;
+    r.string("path", m.path);
+    read_module(r, "module", m.module);
+    read_interpreter(r, m.interpreter);
+    r.finish();
+    if (!r.has("path"))
+      r.missing("path", "the URL prefix, e.g. \"/api\"");
+    else if (!m.path.starts_with("/") || (m.path.size() > 1 && m.path.ends_with("/")))
+      r.error("path", "must start with \"/\" and not end with one (\"/api\"), got \"" + m.path + "\"");
+    else if (!seen.insert(m.path).second)
+      r.error("path", "\"" + m.path + "\" is mounted twice");
+    if (!r.has("module")) r.missing("module", "the WSGI callable, e.g. \"api:application\"");
+    c.mounts.push_back(std::move(m));
+  }
+}
+
+void read_server(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
+  const fs::path dir = c.file.parent_path();
+  TableReader r(diag, section(diag, root, "server"), "[server]");
+  read_listeners(r, "http", dir, c.server.http);
+  read_listeners(r, "uwsgi", dir, c.server.uwsgi);
+  r.integer("workers", c.server.workers, 0, 4096);
+  r.integer("threads", c.server.threads, 1, 1024);
+  r.finish();
+
+  std::vector<ListenAddress> all = c.server.http;
+  all.insert(all.end(), c.server.uwsgi.begin(), c.server.uwsgi.end());
+  for (std::size_t i = 0; i < all.size(); ++i)
+    for (std::size_t j = i + 1; j < all.size(); ++j)
+      if (all[i] == all[j])
+        r.error(j < c.server.http.size() ? "http" : "uwsgi", all[j].str() + " is listed twice");
+  if (!all.empty() && c.server.workers == 0)
+    r.error("workers", "must be at least 1 when the vassal has listeners");
+}
+
+void read_lifetime(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
+  TableReader r(diag, section(diag, root, "lifetime"), "[lifetime]");
+  r.duration("max_worker_lifetime", c.lifetime.max_worker_lifetime);
+  r.count("max_requests", c.lifetime.max_requests);
+  r.size("max_rss", c.lifetime.max_rss);
+  r.duration("harakiri", c.lifetime.harakiri);
+  r.duration("graceful_timeout", c.lifetime.graceful_timeout);
+  r.finish();
+}
+
+void read_spooler(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
+  TableReader r(diag, section(diag, root, "spooler"), "[spooler]");
+  r.string("dir", c.spooler.dir);
+  r.integer("processes", c.spooler.processes, 1, 256);
+  read_module(r, "handler", c.spooler.handler);
+  r.integer("max_attempts", c.spooler.max_attempts, 1, 1000);
+  r.count("max_jobs", c.spooler.max_jobs);
+  r.duration("max_lifetime", c.spooler.max_lifetime);
+  r.duration("harakiri", c.spooler.harakiri);
+  r.finish();
+  if (c.spooler.dir.empty()) return;
+  if (c.spooler.dir.find("://") != std::string::npos) {
+    if (!c.spooler.dir.starts_with("redis://") && !c.spooler.dir.starts_with("redis+unix://"))
+      r.error("dir", "unknown queue URL \"" + c.spooler.dir +
+                         "\" (expected a directory, redis://host:port/db/queue or redis+unix:///path.sock/db/queue)");
+  } else {
+    c.spooler.dir = resolve(c.file.parent_path(), c.spooler.dir).string();
+  }
+  if (!r.has("handler"))
+    r.missing("handler", "the job handler, e.g. \"tasks:handle\", is needed when dir is set");
+}
+
+void read_stats(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
+  TableReader r(diag, section(diag, root, "stats"), "[stats]");
+  std::vector<ListenAddress> listen;
+  read_listeners(r, "listen", c.file.parent_path(), listen);
+  r.finish();
+  if (listen.size() > 1) r.error("listen", "takes one address");
+  if (!listen.empty()) c.stats.listen = listen.front();
+}
+
+void read_log(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
+  TableReader r(diag, section(diag, root, "log"), "[log]");
+  std::string format = "text", file;
+  r.string("format", format);
+  r.string("level", c.log.level);
+  r.string("file", file);
+  r.finish();
+  if (auto f = parse_log_format(format))
+    c.log.format = *f;
+  else
+    r.error("format", f.error());
+  if (!is_log_level(c.log.level))
+    r.error("level", "unknown level \"" + c.log.level +
+                         "\" (expected trace, debug, info, warning, error, critical or off)");
+  c.log.file = resolve(c.file.parent_path(), file).string();
+}
+
+// A section already reported if malformed: look it up without reporting again.
+const toml::table* quiet_section(const toml::table& root, std::string_view name) {
+  const toml::node* node = root.get(name);
+  return node ? node->as_table() : nullptr;
+}
+
+void check_whole(Diagnostics& diag, const toml::table& root, const VassalConfig& c) {
+  TableReader app(diag, quiet_section(root, "app"), "[app]");
+  if (c.app.module.empty() && c.mounts.empty() && !app.has("module"))
+    app.missing("module", "the WSGI callable, e.g. \"hello:application\", or [[mount]] sections");
+  for (const MountConfig& m : c.mounts)
+    if (m.path == "/" && !c.app.module.empty())
+      app.error("module", "[app] module is served at \"/\" and a [[mount]] also claims \"/\"");
+  // Keys that are present but invalid were reported already; only absence is new.
+  TableReader server(diag, quiet_section(root, "server"), "[server]");
+  TableReader spooler(diag, quiet_section(root, "spooler"), "[spooler]");
+  if (!server.has("http") && !server.has("uwsgi") && !spooler.has("dir")) {
+    server.missing("http", "nothing to run: give [server] http or uwsgi listeners, or a [spooler] dir");
+  }
+}
+
+}  // namespace
+
+std::string ConfigIssue::str() const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  out += ": ";
+  if (!key.empty()) out += key + ": ";
+  return out + message;
+}
+
+ConfigResult parse_vassal_config(std::string_view text, const fs::path& file) {
+  VassalConfig c;
+  c.file = fs::absolute(file).lexically_normal();
+  Diagnostics diag(file.string());
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(diag.file()));
+  } catch (const toml::parse_error& e) {
+    diag.add(e.source(), "", "TOML syntax error: " + std::string(e.description()));
+    return unexpected(std::move(diag.issues()));
+  }
+
+  read_vassal(diag, root, c);
+  read_app(diag, root, c);
+  read_mounts(diag, root, c);
+  read_server(diag, root, c);
+  read_lifetime(diag, root, c);
+  read_spooler(diag, root, c);
+  read_stats(diag, root, c);
+  read_log(diag, root, c);
+  for (auto&& [k, v] : root) {
+    if (std::find(kSections.begin(), kSections.end(), k.str()) != kSections.end()) continue;
+    std::string message = v.is_table() ? "unknown section" : "unknown key outside any section";
+    if (auto guess = config_detail::closest(k.str(), kSections); !guess.empty())
+      message += " (did you mean [" + guess + "]?)";
+    diag.add(k.source(), "[" + std::string(k.str()) + "]", message);
+  }
+  check_whole(diag, root, c);
+
+  if (!diag.issues().empty()) {
+    auto& issues = diag.issues();
+    std::stable_sort(issues.begin(), issues.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    return unexpected(std::move(issues));
+  }
+  return c;
+}
+
+ConfigResult load_vassal_config(const fs::path& file) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec))
+    return unexpected(std::vector<ConfigIssue>{{file.string(), 0, 0, "", "is a directory, not a vassal file"}});
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return unexpected(std::vector<ConfigIssue>{
+        {file.string(), 0, 0, "", std::string("cannot read: ") + std::strerror(errno)}});
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_vassal_config(text.str(), file);
+}
+
+}  // namespace suz

@@ -1,0 +1,188 @@
+#include "core/config_reader.hpp"
+
+#include <algorithm>
+
+namespace suz::config_detail {
+
+void Diagnostics::add(const toml::source_region& where, std::string key, std::string message) {
+  issues_.push_back(ConfigIssue{file_, static_cast<int>(where.begin.line),
+                                static_cast<int>(where.begin.column), std::move(key),
+                                std::move(message)});
+}
+
+std::string_view type_name(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+std::string closest(std::string_view word, const std::vector<std::string_view>& candidates) {
+  auto distance = [](std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      std::size_t diag = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        std::size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        diag = up;
+      }
+    }
+    return row[b.size()];
+  };
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (std::string_view c : candidates) {
+    std::size_t d = distance(word, c);
+    if (d < best_distance) {
+      best_distance = d;
+      best = std::string(c);
+    }
+  }
+  return best;
+}
+
+TableReader::TableReader(Diagnostics& diag, const toml::table* table, std::string section)
+    : diag_(diag), table_(table), section_(std::move(section)) {}
+
+std::string TableReader::qualified(std::string_view key) const {
+  return section_ + " " + std::string(key);
+}
+
+bool TableReader::has(std::string_view key) const { return table_ && table_->contains(key); }
+
+const toml::node* TableReader::take(std::string_view key) {
+  known_.insert(std::string(key));
+  return table_ ? table_->get(key) : nullptr;
+}
+
+void TableReader::wrong_type(std::string_view key, const toml::node& node, std::string_view expected) {
+  diag_.add(node.source(), qualified(key),
+            "expected " + std::string(expected) + ", got " + std::string(type_name(node.type())));
+}
+
+void TableReader::error(std::string_view key, std::string message) {
+  const toml::node* node = table_ ? table_->get(key) : nullptr;
+  diag_.add(node ? node->source() : (table_ ? table_->source() : toml::source_region{}),
+            qualified(key), std::move(message));
+}
+
+void TableReader::missing(std::string_view key, std::string hint) {
+  toml::source_region where = table_ ? table_->source() : toml::source_region{};
+  if (where.begin.line == 0) where.begin = {1, 1};
+  diag_.add(where, qualified(key), "required key is missing (" + std::move(hint) + ")");
+}
+
+void TableReader::string(std::string_view key, std::string& out) {
+  const toml::node* node = take(key);
+  if (!node) return;
+  if (auto v = node->as_string())
+    out = v->get();
+  else
+    wrong_type(key, *node, "a string");
+}
+
+void TableReader::integer(std::string_view key, int& out, int min, int max) {
+  const toml::node* node = take(key);
+  if (!node) return;
+  auto v = node->as_integer();
+  if (!v) return wrong_type(key, *node, "an integer");
+  if (v->get() < min || v->get() > max)
+    return error(key, "must be from " + std::to_string(min) + " to " + std::to_string(max) +
+                          ", got " + std::to_string(v->get()));
+  out = static_cast<int>(v->get());
+}
+
+void TableReader::count(std::string_view key, std::uint64_t& out) {
+  const toml::node* node = take(key);
+  if (!node) return;
+  auto v = node->as_integer();
+  if (!v) return wrong_type(key, *node, "an integer");
+  if (v->get() < 0) return error(key, "must not be negative, got " + std::to_string(v->get()));
+  out = static_cast<std::uint64_t>(v->get());
+}
+
+void TableReader::duration(std::string_view key, Duration& out) {
+  const toml::node* node = take(key);
+  if (!node) return;
+  if (auto i = node->as_integer()) {
+    if (i->get() < 0) return error(key, "must not be negative, got " + std::to_string(i->get()));
+    out = std::chrono::seconds(i->get());
+  } else if (auto s = node->as_string()) {
+    auto d = parse_duration(s->get());
+    if (!d) return error(key, d.error());
+    out = *d;
+  } else {
+    wrong_type(key, *node, "a duration (\"500ms\", \"2s\", \"1h\" or an integer of seconds)");
+  }
+}
+
+void TableReader::size(std::string_view key, std::uint64_t& out) {
+  const toml::node* node = take(key);
+  if (!node) return;
+  if (auto i = node->as_integer()) {
+    if (i->get() < 0) return error(key, "must not be negative, got " + std::to_string(i->get()));
+    out = static_cast<std::uint64_t>(i->get());
+  } else if (auto s = node->as_string()) {
+    auto n = parse_size(s->get());
+    if (!n) return error(key, n.error());
+    out = *n;
+  } else {
+    wrong_type(key, *node, "a size (\"512MB\" or an integer of bytes)");
+  }
+}
+
+void TableReader::string_or_int(std::string_view key, std::string& out) {
+  const toml::node* node = take(key);
+  if (!node) return;
+  if (auto s = node->as_string()) {
+    out = s->get();
+  } else if (auto i = node->as_integer()) {
+    if (i->get() < 0) return error(key, "must not be negative");
+    out = std::to_string(i->get());
+  } else {
+    wrong_type(key, *node, "a name or a number");
+  }
+}
+
+void TableReader::string_list(std::string_view key, std::vector<std::string>& out) {
+  const toml::node* node = take(key);
+  if (!node) return;
+  if (auto s = node->as_string()) {
+    out = {s->get()};
+    return;
+  }
+  auto arr = node->as_array();
+  if (!arr) return wrong_type(key, *node, "an array of strings");
+  std::vector<std::string> values;
+  for (const toml::node& item : *arr) {
+    auto s = item.as_string();
+    if (!s) return wrong_type(key, item, "a string in the array");
+    values.push_back(s->get());
+  }
+  out = std::move(values);
+}
+
+void TableReader::finish() {
+  if (!table_) return;
+  std::vector<std::string_view> candidates(known_.begin(), known_.end());
+  for (auto&& [k, v] : *table_) {
+    if (known_.contains(k.str())) continue;
+    std::string message = "unknown key";
+    if (auto guess = closest(k.str(), candidates); !guess.empty())
+      message += " (did you mean \"" + guess + "\"?)";
+    diag_.add(k.source(), qualified(k.str()), std::move(message));
+  }
+}
+
+}  // namespace suz::config_detail

@@ -1,0 +1,41 @@
+#pragma once
+// Logging, configured once per process. Every line names the process and
+// the object it is about:
+//   2026-11-22 07:30:01.123 info    emperor (pid 100): vassal hello.toml: started (pid 123)
+//   {"time":"2026-11-22T07:30:01.123Z","level":"info","process":"vassal hello: worker 3","pid":140,"msg":"..."}
+// Call sites use spdlog::info(...) and friends on the default logger.
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+namespace suz {
+
+class ForkHooks;
+
+enum class LogFormat { kText, kJson };
+
+struct LogOptions {
+  LogFormat format = LogFormat::kText;
+  std::string level = "info";  // trace, debug, info, warning, error, critical, off
+  std::string file;            // empty: stderr
+};
+
+Result<LogFormat> parse_log_format(std::string_view text);
+// True when text is a level name spdlog knows ("warning", "warn", ...).
+bool is_log_level(std::string_view text);
+
+// Installs the default logger. May be called again to apply new options.
+void init_logging(std::string process_label, const LogOptions& options = {});
+
+// Renames this process in its log lines (a forked worker: "vassal hello: worker 3").
+void set_process_label(std::string label);
+
+// Reopens the log file (SIGUSR1).
+void reopen_log();
+
+// Holds the sink's lock across every fork so a child never inherits it held
+// by a thread that does not exist in the child; refreshes the pid in the child.
+void register_log_fork_hooks(ForkHooks& hooks);
+
+}  // namespace suz

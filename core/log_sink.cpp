@@ -1,0 +1,35 @@
+#include "core/log_sink.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace suz {
+
+LogSink::LogSink(std::string path) : path_(std::move(path)) {
+  if (!path_.empty()) file_ = open_file();
+}
+
+Fd LogSink::open_file() const {
+  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open log file " + path_);
+  return Fd(fd);
+}
+
+void LogSink::reopen() {
+  if (path_.empty()) return;
+  Fd fresh = open_file();
+  std::lock_guard<std::mutex> lock(mutex_);
+  file_ = std::move(fresh);
+}
+
+void LogSink::sink_it_(const spdlog::details::log_msg& msg) {
+  spdlog::memory_buf_t line;
+  formatter_->format(msg, line);
+  int fd = file_ ? file_.get() : STDERR_FILENO;
+  write_all(fd, line.data(), line.size());  // nowhere to report a failed log write
+}
+
+}  // namespace suz

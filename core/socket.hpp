@@ -1,0 +1,26 @@
+#pragma once
+// Sockets as owned fds. All are created SOCK_CLOEXEC; listeners are bound by
+// the master before it forks so every worker accepts on the same socket.
+#include <string>
+#include <utility>
+
+#include "core/fd.hpp"
+#include "core/listen_address.hpp"
+
+namespace suz {
+
+// Binds and listens. A unix socket path left behind by a dead process is
+// replaced; one that a live process still accepts on is an error (EADDRINUSE).
+// Throws std::system_error naming the address.
+Fd listen_on(const ListenAddress& address, int backlog = 1024);
+
+// Connects (blocking). Throws std::system_error naming the address.
+Fd connect_to(const ListenAddress& address);
+
+// The address a socket is bound to (to learn the port after binding port 0).
+ListenAddress local_address(const Fd& socket);
+
+// socketpair(AF_UNIX, type | SOCK_CLOEXEC).
+std::pair<Fd, Fd> make_socketpair(int type);
+
+}  // namespace suz

@@ -1,0 +1,7 @@
+#include "plugins/python/version.hpp"
+
+#include <Python.h>
+
+namespace suz::python {
+std::string build_version() { return PY_VERSION; }
+}
