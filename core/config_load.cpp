@@ -24,7 +24,10 @@ const std::vector<std::string_view> kSections{"vassal", "app",   "mount", "serve
 
 fs::path resolve(const fs::path& base, const std::string& p) {
   if (p.empty()) return {};
-  return (base / p).lexically_normal();
+  fs::path out = (base / p).lexically_normal();
+  // "/srv/app/." normalises to "/srv/app/": drop the trailing separator.
+  if (!out.has_filename() && out.has_parent_path() && out != out.root_path()) out = out.parent_path();
+  return out;
 }
 
 bool valid_module_spec(const std::string& spec) {
@@ -228,7 +231,9 @@ void check_whole(Diagnostics& diag, const toml::table& root, const VassalConfig&
   // Keys that are present but invalid were reported already; only absence is new.
   TableReader server(diag, quiet_section(root, "server"), "[server]");
   TableReader spooler(diag, quiet_section(root, "spooler"), "[spooler]");
-  if (!server.has("http") && !server.has("uwsgi") && !spooler.has("dir")) {
+  const toml::node* server_node = root.get("server");
+  bool server_reported = server_node && !server_node->is_table();
+  if (!server_reported && !server.has("http") && !server.has("uwsgi") && !spooler.has("dir")) {
     server.missing("http", "nothing to run: give [server] http or uwsgi listeners, or a [spooler] dir");
   }
 }

@@ -56,7 +56,8 @@ void run_after_parent(const std::vector<ForkHook>& hooks, std::size_t first) noe
     try {
       hooks[i].after_parent();
     } catch (...) {
-      raw_stderr({"suzerain: after-fork (parent) hook of ", hooks[i].owner, " failed"});
+      raw_stderr({"suzerain: after-fork (parent) hook of ", hooks[i].owner, " failed: ",
+                  what_of(std::current_exception())});
     }
   }
 }

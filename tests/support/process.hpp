@@ -1,0 +1,53 @@
+#pragma once
+// Helpers for tests that start real processes. Waiting is always on an event
+// (a pidfd becoming readable, a pipe having data) with a hard timeout; never
+// on a sleep.
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace suz::test {
+
+using namespace std::chrono_literals;
+
+// Waits for pid to exit and reaps it. Returns its wait status, or nullopt if
+// it was still running at the deadline (it is then SIGKILLed and reaped).
+std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout);
+
+// Reads from fd until it has `want` bytes, EOF, or the deadline passes.
+std::string read_for(int fd, std::size_t want, std::chrono::milliseconds timeout);
+
+struct RunResult {
+  int status = -1;  // wait status; -1 if it timed out
+  std::string out;
+  std::string err;
+  int exit_code() const;  // -1 unless it exited normally
+};
+
+// Runs argv (argv[0] a path) to completion with stdin from /dev/null.
+RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 30s);
+
+// Path of a program built by this project (build/bin/NAME).
+std::string program(const std::string& name);
+// The source tree (for test data files).
+std::filesystem::path source_dir();
+
+// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path write(const std::string& name, const std::string& contents) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace suz::test
