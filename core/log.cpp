@@ -142,12 +142,12 @@ void reopen_log() {
 void register_log_fork_hooks(ForkHooks& hooks) {
   hooks.add(ForkHook{
       .owner = "logging",
-      .before = [] { if (auto& sink = state().sink) sink->lock_for_fork(); },
-      .after_parent = [] { if (auto& sink = state().sink) sink->unlock_after_fork(); },
+      .before = [] { if (auto& sink = state().sink) sink->lock_before_forking(); },
+      .after_parent = [] { if (auto& sink = state().sink) sink->unlock_after_forking(); },
       .after_child =
           [] {
             if (auto& sink = state().sink) {
-              sink->unlock_after_fork();
+              sink->unlock_after_forking();
               install_formatter();  // the child's own pid in its lines
             }
           },

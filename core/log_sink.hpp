@@ -22,8 +22,8 @@ class LogSink final : public spdlog::sinks::base_sink<std::mutex> {
   void reopen();
 
   // For the fork hooks only: hold the lock across fork(2).
-  void lock_for_fork() { mutex_.lock(); }
-  void unlock_after_fork() { mutex_.unlock(); }
+  void lock_before_forking() { mutex_.lock(); }
+  void unlock_after_forking() { mutex_.unlock(); }
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override;
