@@ -11,19 +11,16 @@ find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 # libev and http-parser ship neither a .pc nor a CMake config.
-find_path(LIBEV_INCLUDE_DIR ev.h REQUIRED)
-find_library(LIBEV_LIBRARY ev REQUIRED)
-add_library(libev::libev UNKNOWN IMPORTED)
-set_target_properties(libev::libev PROPERTIES
-  IMPORTED_LOCATION ${LIBEV_LIBRARY}
-  INTERFACE_INCLUDE_DIRECTORIES ${LIBEV_INCLUDE_DIR})
-
-find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)
-find_library(HTTP_PARSER_LIBRARY http_parser REQUIRED)
-add_library(http_parser::http_parser UNKNOWN IMPORTED)
-set_target_properties(http_parser::http_parser PROPERTIES
-  IMPORTED_LOCATION ${HTTP_PARSER_LIBRARY}
-  INTERFACE_INCLUDE_DIRECTORIES ${HTTP_PARSER_INCLUDE_DIR})
+function(suzerain_import_library target header library)
+  find_path(${target}_INCLUDE_DIR ${header} REQUIRED)
+  find_library(${target}_LIBRARY ${library} REQUIRED)
+  add_library(${target}::${target} UNKNOWN IMPORTED GLOBAL)
+  set_target_properties(${target}::${target} PROPERTIES
+    IMPORTED_LOCATION ${${target}_LIBRARY}
+    INTERFACE_INCLUDE_DIRECTORIES ${${target}_INCLUDE_DIR})
+endfunction()
+suzerain_import_library(libev ev.h ev)
+suzerain_import_library(http_parser http_parser.h http_parser)
 
 # CPython: the interpreter named by SUZERAIN_PYTHON decides which libpython is
 # embedded. A pyenv shim is first on PATH on our machines, so never search PATH.

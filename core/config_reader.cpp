@@ -112,34 +112,32 @@ void TableReader::count(std::string_view key, std::uint64_t& out) {
   out = static_cast<std::uint64_t>(v->get());
 }
 
-void TableReader::duration(std::string_view key, Duration& out) {
+// A quantity is an integer in a base unit, or a string with units.
+template <class T, class FromInt, class Parse>
+void TableReader::quantity(std::string_view key, T& out, FromInt from_int, Parse parse,
+                           std::string_view expected) {
   const toml::node* node = take(key);
   if (!node) return;
   if (auto i = node->as_integer()) {
     if (i->get() < 0) return error(key, "must not be negative, got " + std::to_string(i->get()));
-    out = std::chrono::seconds(i->get());
+    out = from_int(i->get());
   } else if (auto s = node->as_string()) {
-    auto d = parse_duration(s->get());
-    if (!d) return error(key, d.error());
-    out = *d;
+    auto parsed = parse(s->get());
+    if (!parsed) return error(key, parsed.error());
+    out = *parsed;
   } else {
-    wrong_type(key, *node, "a duration (\"500ms\", \"2s\", \"1h\" or an integer of seconds)");
+    wrong_type(key, *node, expected);
   }
 }
 
+void TableReader::duration(std::string_view key, Duration& out) {
+  quantity(key, out, [](std::int64_t s) { return Duration(std::chrono::seconds(s)); }, parse_duration,
+           "a duration (\"500ms\", \"2s\", \"1h\" or an integer of seconds)");
+}
+
 void TableReader::size(std::string_view key, std::uint64_t& out) {
-  const toml::node* node = take(key);
-  if (!node) return;
-  if (auto i = node->as_integer()) {
-    if (i->get() < 0) return error(key, "must not be negative, got " + std::to_string(i->get()));
-    out = static_cast<std::uint64_t>(i->get());
-  } else if (auto s = node->as_string()) {
-    auto n = parse_size(s->get());
-    if (!n) return error(key, n.error());
-    out = *n;
-  } else {
-    wrong_type(key, *node, "a size (\"512MB\" or an integer of bytes)");
-  }
+  quantity(key, out, [](std::int64_t b) { return static_cast<std::uint64_t>(b); }, parse_size,
+           "a size (\"512MB\" or an integer of bytes)");
 }
 
 void TableReader::string_or_int(std::string_view key, std::string& out) {

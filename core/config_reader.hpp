@@ -52,6 +52,8 @@ class TableReader {
 
  private:
   const toml::node* take(std::string_view key);
+  template <class T, class FromInt, class Parse>
+  void quantity(std::string_view key, T& out, FromInt from_int, Parse parse, std::string_view expected);
   void wrong_type(std::string_view key, const toml::node& node, std::string_view expected);
   std::string qualified(std::string_view key) const;
 
