@@ -6,10 +6,13 @@
 #include <iostream>
 
 #include "core/config.hpp"
+#include "core/fork.hpp"
 #include "core/exit_code.hpp"
 #include "core/log.hpp"
 #include "core/version.hpp"
+#include "plugins/python/plugin.hpp"
 #include "plugins/python/version.hpp"
+#include "vassal/master.hpp"
 
 namespace {
 
@@ -46,10 +49,16 @@ int main(int argc, char** argv) {
 
   suz::init_logging("vassal");
   if (!config) {
-    for (const suz::ConfigIssue& issue : config.error()) spdlog::error("{}", issue.str());
+    for (const suz::ConfigIssue& issue : config.error()) spdlog::critical("{}", issue.str());
     return suz::to_int(suz::ExitCode::kConfigInvalid);
   }
   suz::init_logging("vassal " + config->vassal.name, config->log);
-  spdlog::error("serving apps is not implemented yet (issue 3); the config is valid");
-  return suz::to_int(suz::ExitCode::kFailure);
+
+  // Logging's fork hooks go first: the Python hooks, registered later, run
+  // their before-hook first and may log while the sinks are still usable.
+  suz::ForkHooks hooks;
+  suz::register_log_fork_hooks(hooks);
+  suz::python::PythonPlugin plugin(*config);
+  suz::Master master(*config, plugin, hooks);
+  return suz::to_int(master.run());
 }

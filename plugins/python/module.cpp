@@ -1,0 +1,194 @@
+#include "plugins/python/module.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "plugins/python/errors.hpp"
+#include "plugins/python/gil.hpp"
+
+namespace suz::python {
+namespace {
+
+// The Python half of the module. Kept in Python because it is clearer there;
+// nothing in it runs per request except wsgi.errors writes.
+constexpr const char* kModuleSource = R"PY(
+import io as _io
+import os as _os
+import sys as _sys
+
+_postfork = []
+
+
+def postfork(func):
+    """Decorator: run func in every worker after it is forked, before it serves."""
+    _postfork.append(func)
+    return func
+
+
+class _FdWriter(_io.RawIOBase):
+    """Writes straight to a file descriptor. It has no lock, so a thread that
+    was printing when the master forked cannot leave the child's stdout locked."""
+
+    def __init__(self, fd):
+        super().__init__()
+        self._fd = fd
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self._fd
+
+    def write(self, data):
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            done += _os.write(self._fd, view[done:])
+        return done
+
+
+def _lockfree_stream(fd, old):
+    encoding = getattr(old, "encoding", None) or "utf-8"
+    # line_buffering: print("x") writes "x" then "\n"; the newline flushes both
+    # in one os.write, so lines up to PIPE_BUF stay whole between processes.
+    return _io.TextIOWrapper(_FdWriter(fd), encoding=encoding, errors="backslashreplace",
+                             line_buffering=True)
+
+
+def _install_stdio():
+    _sys.stdout = _sys.__stdout__ = _lockfree_stream(1, _sys.stdout)
+    _sys.stderr = _sys.__stderr__ = _lockfree_stream(2, _sys.stderr)
+
+
+class ErrorStream:
+    """wsgi.errors: each line becomes one log line of the worker."""
+
+    def __init__(self):
+        self._pending = ""
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("wsgi.errors.write() takes str, not %s" % type(text).__name__)
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            _log(40, line)
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        if self._pending:
+            _log(40, self._pending)
+            self._pending = ""
+
+
+class FileWrapper:
+    """wsgi.file_wrapper: the server sends a real file with sendfile(2)."""
+
+    def __init__(self, filelike, blksize=65536):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+)PY";
+
+PyObject* worker_id(PyObject*, PyObject*) { return PyLong_FromLong(process_facts().worker_id); }
+
+PyObject* vassal_name(PyObject*, PyObject*) {
+  return PyUnicode_FromString(process_facts().vassal_name.c_str());
+}
+
+PyObject* log(PyObject*, PyObject* args) {
+  int level;
+  const char* text;
+  if (!PyArg_ParseTuple(args, "is", &level, &text)) return nullptr;
+  auto spd = level >= 50 ? spdlog::level::critical
+           : level >= 40 ? spdlog::level::err
+           : level >= 30 ? spdlog::level::warn
+           : level >= 20 ? spdlog::level::info
+                         : spdlog::level::debug;
+  spdlog::log(spd, "{}", text);
+  Py_RETURN_NONE;
+}
+
+PyMethodDef kMethods[] = {
+    {"worker_id", worker_id, METH_NOARGS, "The worker's number (1..workers); 0 outside workers."},
+    {"vassal_name", vassal_name, METH_NOARGS, "The vassal's name."},
+    {"_log", log, METH_VARARGS, "_log(level, text): one line in the process log (logging levels)."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+int exec_module(PyObject* module) {
+  PyObject* dict = PyModule_GetDict(module);  // borrowed
+  if (PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) < 0) return -1;
+  Ref code(Py_CompileString(kModuleSource, "<suzerain>", Py_file_input));
+  if (!code) return -1;
+  Ref result(PyEval_EvalCode(code.get(), dict, dict));
+  return result ? 0 : -1;
+}
+
+PyModuleDef_Slot kSlots[] = {
+    {Py_mod_exec, reinterpret_cast<void*>(exec_module)},
+    {0, nullptr},
+};
+
+PyModuleDef kModule = {
+    PyModuleDef_HEAD_INIT, "suzerain", "Suzerain: the server this app runs in.", 0, kMethods, kSlots,
+    nullptr, nullptr, nullptr,
+};
+
+PyObject* init_module() { return PyModuleDef_Init(&kModule); }
+
+Ref import_suzerain() {
+  Ref m(PyImport_ImportModule("suzerain"));
+  if (!m) throw PythonError("cannot import the suzerain module");
+  return m;
+}
+
+}  // namespace
+
+ProcessFacts& process_facts() {
+  static ProcessFacts facts;
+  return facts;
+}
+
+void register_suzerain_module() { PyImport_AppendInittab("suzerain", init_module); }
+
+void prepare_interpreter(const std::vector<std::string>& pythonpath) {
+  Ref m = import_suzerain();
+  Ref installed(PyObject_CallMethod(m.get(), "_install_stdio", nullptr));
+  if (!installed) throw PythonError("cannot replace sys.stdout and sys.stderr");
+  Ref paths(PyList_New(0));
+  for (const std::string& p : pythonpath) {
+    Ref item(PyUnicode_DecodeFSDefault(p.c_str()));
+    if (!item || PyList_Append(paths.get(), item.get()) < 0) throw PythonError("bad pythonpath entry " + p);
+  }
+  PyObject* sys_path = PySys_GetObject("path");  // borrowed
+  if (!sys_path || PySequence_SetSlice(sys_path, 0, 0, paths.get()) < 0)
+    throw PythonError("cannot set sys.path");
+}
+
+void run_postfork_hooks() {
+  Ref m = import_suzerain();
+  Ref hooks(PyObject_GetAttrString(m.get(), "_postfork"));
+  if (!hooks) throw PythonError("suzerain._postfork is missing");
+  Py_ssize_t n = PyList_Size(hooks.get());
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* fn = PyList_GetItem(hooks.get(), i);  // borrowed
+    Ref result(PyObject_CallNoArgs(fn));
+    if (!result) throw PythonError("a @suzerain.postfork function failed");
+  }
+}
+
+}  // namespace suz::python

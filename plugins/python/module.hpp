@@ -1,0 +1,32 @@
+#pragma once
+// The `suzerain` module apps import: worker_id(), vassal_name(), the
+// @postfork decorator, and the classes behind wsgi.errors and
+// wsgi.file_wrapper. Multi-phase init, so every interpreter gets its own
+// module (and its own postfork list).
+#include <Python.h>
+
+#include <string>
+#include <vector>
+
+namespace suz::python {
+
+// Process-wide facts the module reports; set by the plugin.
+struct ProcessFacts {
+  int worker_id = 0;  // 0 in the master and spoolers
+  std::string vassal_name;
+};
+ProcessFacts& process_facts();
+
+// Registers the module in the inittab; call before Py_InitializeFromConfig.
+void register_suzerain_module();
+
+// In the current interpreter: replaces sys.stdout and sys.stderr with writers
+// that hold no lock (so a fork can never inherit one held), and prepends
+// paths to sys.path. Requires the GIL; throws PythonError.
+void prepare_interpreter(const std::vector<std::string>& pythonpath);
+
+// Calls every function registered with @suzerain.postfork in the current
+// interpreter, in registration order. Throws PythonError on the first failure.
+void run_postfork_hooks();
+
+}  // namespace suz::python

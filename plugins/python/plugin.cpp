@@ -1,0 +1,130 @@
+#include "plugins/python/plugin.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "core/fork.hpp"
+#include "plugins/python/errors.hpp"
+#include "plugins/python/gil.hpp"
+#include "plugins/python/module.hpp"
+#include "plugins/python/runtime.hpp"
+#include "plugins/python/wsgi_app.hpp"
+
+namespace suz::python {
+
+struct AppEntry {
+  std::string prefix;  // "" for the root
+  std::string spec;
+  InterpreterMode mode;
+  std::size_t interp = 0;  // index into State::interpreters
+  std::unique_ptr<WsgiApp> app;
+};
+
+struct PythonPlugin::State {
+  const VassalConfig& config;
+  std::vector<AppEntry> apps;
+  std::unique_ptr<Runtime> runtime;
+  ServerFacts facts;
+  std::vector<PyInterpreterState*> interpreters;  // [0]: main
+  // thread_states[thread][interpreter], created by each thread for itself.
+  std::vector<std::vector<std::unique_ptr<ThreadState>>> thread_states;
+};
+
+PythonPlugin::PythonPlugin(const VassalConfig& config) : s_(std::make_unique<State>(State{config, {}, {}, {}, {}, {}})) {
+  if (!config.app.module.empty()) s_->apps.push_back({"", config.app.module, config.app.interpreter});
+  for (const MountConfig& m : config.mounts)
+    s_->apps.push_back({m.path == "/" ? "" : m.path, m.module, m.interpreter});
+  s_->facts.multithread = config.server.threads > 1;
+  s_->facts.multiprocess = config.server.workers > 1;
+}
+
+PythonPlugin::~PythonPlugin() {
+  // Only the master gets here (workers leave by _exit). Python references are
+  // dropped with the GIL; the interpreter is not finalized, because
+  // Py_FinalizeEx waits for every non-daemon thread the app started.
+  if (!s_->runtime) return;
+  Gil gil(s_->runtime->main_thread_state());
+  for (AppEntry& e : s_->apps) e.app.reset();
+}
+
+void PythonPlugin::load_in_master() {
+  const VassalConfig& c = s_->config;
+  RuntimeOptions options{c.vassal.name, c.app.chdir, c.app.pythonpath, c.app.virtualenv};
+  s_->runtime = std::make_unique<Runtime>(options);  // holds the GIL from here
+  s_->interpreters.push_back(PyThreadState_Get()->interp);
+  try {
+    for (AppEntry& e : s_->apps) {
+      if (e.mode != InterpreterMode::kMain) continue;
+      e.app = std::make_unique<WsgiApp>(e.spec, s_->facts);
+      spdlog::info("loaded {} (main interpreter){}", e.spec, e.prefix.empty() ? "" : " at " + e.prefix);
+    }
+  } catch (const PythonError& err) {
+    throw AppLoadError(err.what());
+  }
+  // Objects that exist now are shared with every worker: keep the cyclic
+  // collector from writing to their pages (and copying them) in each worker.
+  Ref gc(PyImport_ImportModule("gc"));
+  Ref frozen(gc ? PyObject_CallMethod(gc.get(), "freeze", nullptr) : nullptr);
+  if (!frozen) PyErr_Clear();
+  s_->runtime->release_gil();
+}
+
+void PythonPlugin::register_fork_hooks(ForkHooks& hooks) { s_->runtime->register_fork_hooks(hooks); }
+
+void PythonPlugin::start_worker(int worker_id, int threads) {
+  // Entered holding the GIL with the main thread state (the fork hooks leave it so).
+  process_facts().worker_id = worker_id;
+  PyThreadState* main = PyThreadState_Get();
+  try {
+    run_postfork_hooks();  // for the apps loaded in the master
+    std::vector<std::string> paths;
+    for (const auto& p : s_->config.app.pythonpath) paths.push_back(p.string());
+    for (AppEntry& e : s_->apps) {
+      if (e.mode != InterpreterMode::kIsolated) continue;
+      PyThreadState* sub = Py_NewInterpreter();
+      if (!sub) throw AppLoadError("cannot create a sub-interpreter for " + e.spec);
+      try {
+        prepare_interpreter(paths);
+        e.app = std::make_unique<WsgiApp>(e.spec, s_->facts);
+        run_postfork_hooks();
+      } catch (const PythonError& err) {
+        PyThreadState_Swap(main);
+        throw AppLoadError(err.what());
+      }
+      e.interp = s_->interpreters.size();
+      s_->interpreters.push_back(sub->interp);
+      PyThreadState_Swap(main);
+      spdlog::info("loaded {} (own sub-interpreter){}", e.spec, e.prefix.empty() ? "" : " at " + e.prefix);
+    }
+  } catch (const PythonError& err) {
+    PyEval_SaveThread();
+    throw AppLoadError(err.what());
+  } catch (...) {
+    PyEval_SaveThread();
+    throw;
+  }
+  s_->thread_states.resize(static_cast<std::size_t>(threads));
+  s_->runtime->release_gil();
+}
+
+void PythonPlugin::attach_thread(int thread_index) {
+  auto& states = s_->thread_states[static_cast<std::size_t>(thread_index)];
+  for (PyInterpreterState* interp : s_->interpreters) states.push_back(std::make_unique<ThreadState>(interp));
+}
+
+void PythonPlugin::handle(int thread_index, Exchange& exchange) {
+  AppEntry& e = s_->apps[exchange.app_index];
+  PyThreadState* ts = s_->thread_states[static_cast<std::size_t>(thread_index)][e.interp]->get();
+  Gil gil(ts);
+  e.app->call(exchange);
+}
+
+std::vector<MountPoint> PythonPlugin::mounts() const {
+  std::vector<MountPoint> out;
+  for (std::size_t i = 0; i < s_->apps.size(); ++i) out.push_back({s_->apps[i].prefix, i});
+  std::sort(out.begin(), out.end(), [](const MountPoint& a, const MountPoint& b) { return a.prefix.size() > b.prefix.size(); });
+  return out;
+}
+
+}  // namespace suz::python

@@ -1,0 +1,86 @@
+#include "plugins/python/runtime.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/fork.hpp"
+#include "plugins/python/errors.hpp"
+#include "plugins/python/gil.hpp"
+#include "plugins/python/module.hpp"
+#include "vassal/app.hpp"
+
+namespace suz::python {
+namespace {
+
+void check(PyStatus status, PyConfig& config, const std::string& what) {
+  if (!PyStatus_Exception(status)) return;
+  std::string message = "cannot start Python: " + what;
+  if (status.func) message += std::string(" (") + status.func + ")";
+  if (status.err_msg) message += std::string(": ") + status.err_msg;
+  PyConfig_Clear(&config);
+  throw AppLoadError(message);
+}
+
+}  // namespace
+
+const char* embedded_executable() { return SUZERAIN_PYTHON_EXECUTABLE; }
+
+Runtime::Runtime(const RuntimeOptions& options) {
+  if (!options.chdir.empty() && ::chdir(options.chdir.c_str()) != 0)
+    throw AppLoadError("cannot chdir to " + options.chdir.string() + ": " + std::strerror(errno));
+
+  // A virtualenv is found the way `venv/bin/python` finds it: CPython reads
+  // pyvenv.cfg next to the program it believes it is.
+  std::string program = embedded_executable();
+  if (!options.virtualenv.empty()) {
+    std::filesystem::path venv_python = options.virtualenv / "bin" / "python3";
+    if (!std::filesystem::exists(options.virtualenv / "pyvenv.cfg"))
+      throw AppLoadError("virtualenv " + options.virtualenv.string() + " has no pyvenv.cfg");
+    program = venv_python.string();
+  }
+
+  register_suzerain_module();
+  process_facts().vassal_name = options.vassal_name;
+
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  config.parse_argv = 0;
+  config.install_signal_handlers = 0;
+  check(PyConfig_SetBytesString(&config, &config.program_name, program.c_str()), config, "program_name");
+  char* argv[] = {const_cast<char*>(program.c_str())};
+  check(PyConfig_SetBytesArgv(&config, 1, argv), config, "argv");
+  check(Py_InitializeFromConfig(&config), config, "initialization");
+  PyConfig_Clear(&config);
+  main_ = PyThreadState_Get();
+
+  std::vector<std::string> paths;
+  for (const auto& p : options.pythonpath) paths.push_back(p.string());
+  try {
+    prepare_interpreter(paths);
+  } catch (const PythonError& e) {
+    throw AppLoadError(e.what());
+  }
+}
+
+void Runtime::release_gil() { main_ = PyEval_SaveThread(); }
+
+void Runtime::register_fork_hooks(ForkHooks& hooks) {
+  hooks.add(ForkHook{
+      .owner = "python",
+      .before =
+          [this] {
+            PyEval_RestoreThread(main_);
+            PyOS_BeforeFork();
+          },
+      .after_parent =
+          [this] {
+            PyOS_AfterFork_Parent();
+            main_ = PyEval_SaveThread();
+          },
+      .after_child = [] { PyOS_AfterFork_Child(); },
+  });
+}
+
+}  // namespace suz::python

@@ -1,0 +1,100 @@
+#pragma once
+// The interface between a vassal and the language plugin that runs its app
+// (plugins/python is the first). The vassal owns processes, sockets and
+// protocols; the plugin owns the interpreter. Nothing here includes Python.h.
+#include <sys/types.h>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vassal/request.hpp"
+
+namespace suz {
+
+class ForkHooks;
+
+// The request body, read on demand (never buffered whole). Reads block the
+// calling thread up to the I/O timeout; a timeout or a broken client throws
+// ClientError.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Up to max bytes into buf; 0 at the end of the body.
+  virtual std::size_t read(char* buf, std::size_t max) = 0;
+};
+
+// The response. start() may be called again before the first body byte
+// (WSGI's exc_info rule); after that it throws.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  virtual void start(std::string status, Headers headers) = 0;
+  virtual bool started() const = 0;        // headers are on the wire
+  // Sends headers first if needed. last: no more body follows, so a response
+  // without Content-Length can be given one instead of chunked framing.
+  virtual void write(std::string_view data, bool last = false) = 0;
+  // Sends up to count bytes of fd from offset with sendfile(2); returns bytes
+  // sent (fewer at the end of the file).
+  virtual std::size_t send_file(int fd, off_t offset, std::size_t count) = 0;
+  // The app failed after the headers were sent: the response cannot be
+  // completed, so the connection is closed without finishing it.
+  virtual void abort() = 0;
+  // The client went away or timed out during this exchange (a read or a
+  // write failed): not the app's fault, so not logged as an app error.
+  virtual bool client_gone() const = 0;
+};
+
+// Thrown by readers and writers when the client is gone or too slow: the
+// request is abandoned and the connection closed, the worker lives on.
+class ClientError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One request handed to the app: what the app needs to know about it.
+struct Exchange {
+  Request& request;
+  BodyReader& body;
+  ResponseWriter& response;
+  std::string script_name;  // the mount prefix ("" at the root)
+  std::string path_info;    // request.path without the prefix
+  std::size_t app_index;    // which mounted app
+};
+
+// A mounted app as the vassal knows it.
+struct MountPoint {
+  std::string prefix;  // "" for the root, "/api"
+  std::size_t app_index;
+};
+
+class AppPlugin {
+ public:
+  virtual ~AppPlugin() = default;
+
+  // In the master, before the first fork: load what is shared copy-on-write.
+  // Throws AppLoadError with the traceback.
+  virtual void load_in_master() = 0;
+  // The plugin's before/after-fork hooks (registered once, in the master).
+  virtual void register_fork_hooks(ForkHooks& hooks) = 0;
+  // In a freshly forked worker: load per-worker apps, prepare `threads` threads.
+  virtual void start_worker(int worker_id, int threads) = 0;
+  // Each app thread calls this once before its first request (thread index < threads).
+  virtual void attach_thread(int thread_index) = 0;
+  // Runs one request on an attached thread. Exceptions from the app are
+  // handled inside (500 + traceback); ClientError propagates.
+  virtual void handle(int thread_index, Exchange& exchange) = 0;
+  // The URL prefixes served, longest first.
+  virtual std::vector<MountPoint> mounts() const = 0;
+};
+
+class AppLoadError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace suz

@@ -1,0 +1,538 @@
+#include "vassal/connection.hpp"
+
+#include <poll.h>
+#include <strings.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "vassal/uwsgi_packet.hpp"
+
+namespace suz {
+namespace {
+
+constexpr std::size_t kMinBuffer = 64 * 1024;
+// Unread body left after a response that is still worth reading to keep
+// the connection; more than this and closing is cheaper.
+constexpr std::uint64_t kMaxDrain = 1 << 20;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool contains_token(std::string_view value, std::string_view token) {
+  std::size_t pos = 0;
+  while (pos <= value.size()) {
+    std::size_t comma = value.find(',', pos);
+    std::string_view part = value.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    if (iequals(part, token)) return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+bool is_hop_by_hop(std::string_view name) {
+  return iequals(name, "Connection") || iequals(name, "Keep-Alive") || iequals(name, "Transfer-Encoding") ||
+         iequals(name, "Proxy-Connection") || iequals(name, "Upgrade") || iequals(name, "TE") ||
+         iequals(name, "Trailer");
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+  }
+}
+
+// "Date: Sun, 22 Nov 2026 07:30:01 GMT", formatted once a second per thread.
+std::string_view date_header() {
+  thread_local time_t cached_second = 0;
+  thread_local char text[64];
+  thread_local std::size_t len = 0;
+  time_t now = ::time(nullptr);
+  if (now != cached_second) {
+    struct tm tm {};
+    gmtime_r(&now, &tm);
+    len = std::strftime(text, sizeof text, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    cached_second = now;
+  }
+  return {text, len};
+}
+
+}  // namespace
+
+Connection::Connection(Fd fd, Protocol protocol, const ServerLimits& limits, Peer peer,
+                       const std::atomic<bool>& retiring)
+    : fd_(std::move(fd)),
+      protocol_(protocol),
+      limits_(limits),
+      peer_(std::move(peer)),
+      retiring_(retiring),
+      buf_(std::max(kMinBuffer, limits.http.max_header_size + 4096)),
+      parser_(limits.http) {}
+
+std::string Connection::describe() const {
+  std::string out = peer_.remote_addr + ":" + peer_.remote_port;
+  if (request_) out = request_->method + " " + request_->target + " from " + out;
+  return out;
+}
+
+// ---- the I/O thread's half: reading a request head without blocking ----
+
+Connection::Head Connection::read_head(bool read_socket) {
+  if (read_socket) {
+    if (start_ == end_) start_ = end_ = 0;
+    if (end_ == buf_.size() && start_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+    }
+    if (end_ < buf_.size()) {
+      ssize_t n = ::recv(fd_.get(), buf_.data() + end_, buf_.size() - end_, 0);
+      if (n == 0) return Head::kClosed;
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return Head::kNeedMore;
+        return Head::kClosed;
+      }
+      end_ += static_cast<std::size_t>(n);
+    }
+  }
+  if (start_ == end_) return Head::kNeedMore;
+  head_started_ = true;
+  return protocol_ == Protocol::kHttp ? parse_http_head() : parse_uwsgi_head();
+}
+
+Connection::Head Connection::parse_http_head() {
+  HttpRequestParser::Stop stop;
+  std::size_t n = parser_.feed(buf_.data() + start_, end_ - start_, &stop);
+  start_ += n;
+  switch (stop) {
+    case HttpRequestParser::Stop::kHead:
+      request_ = &parser_.request();
+      request_->remote_addr = peer_.remote_addr;
+      request_->remote_port = peer_.remote_port;
+      request_->server_name = peer_.local_addr;
+      request_->server_port = peer_.local_port;
+      return Head::kReady;
+    case HttpRequestParser::Stop::kError:
+      error_status_ = parser_.error_status();
+      error_reason_ = parser_.error_reason();
+      return Head::kError;
+    default:
+      // A head larger than the whole buffer can never complete.
+      if (start_ == 0 && end_ == buf_.size()) {
+        error_status_ = 431;
+        error_reason_ = "request head larger than the buffer";
+        return Head::kError;
+      }
+      return Head::kNeedMore;
+  }
+}
+
+Connection::Head Connection::parse_uwsgi_head() {
+  std::size_t have = end_ - start_;
+  if (have < kUwsgiHeaderSize) return Head::kNeedMore;
+  std::size_t size = uwsgi_packet_size(buf_.data() + start_);
+  if (have < size) return Head::kNeedMore;
+  uwsgi_request_ = Request{};
+  std::string problem = parse_uwsgi_packet(buf_.data() + start_, size, uwsgi_request_);
+  start_ += size;
+  if (!problem.empty()) {
+    error_status_ = 400;
+    error_reason_ = "bad uwsgi packet: " + problem;
+    return Head::kError;
+  }
+  request_ = &uwsgi_request_;
+  uwsgi_body_left_ = request_->content_length.value_or(0);
+  return Head::kReady;
+}
+
+void Connection::send_error() {
+  if (error_status_ == 0) return;
+  try {
+    send_simple(error_status_, reason_phrase(error_status_), true);
+  } catch (const ClientError&) {
+    // the client is gone already
+  }
+}
+
+// ---- the app thread's half: serving one request ----
+
+void Connection::reset_exchange() {
+  piece_ = {};
+  body_done_ = request_ && !request_->has_body();
+  continue_sent_ = false;
+  status_.clear();
+  headers_.clear();
+  headers_sent_ = false;
+  content_length_.reset();
+  body_sent_ = 0;
+  chunked_ = false;
+  no_body_ = false;
+  close_after_ = protocol_ == Protocol::kUwsgi || !request_->keep_alive || retiring_.load();
+  aborted_ = false;
+  client_gone_ = false;
+}
+
+bool Connection::serve(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts) {
+  reset_exchange();
+  Request& r = *request_;
+  const MountPoint* mount = nullptr;
+  for (const MountPoint& m : mounts) {  // longest prefix first
+    if (m.prefix.empty() || r.path == m.prefix ||
+        (r.path.starts_with(m.prefix) && r.path[m.prefix.size()] == '/')) {
+      mount = &m;
+      break;
+    }
+  }
+  try {
+    if (!mount) {
+      send_simple(404, reason_phrase(404), false);
+    } else {
+      Exchange exchange{r, *this, *this, mount->prefix, r.path.substr(mount->prefix.size()), mount->app_index};
+      plugin.handle(thread_index, exchange);
+    }
+    if (aborted_ || client_gone_) {
+      if (client_gone_ && !headers_sent_ && parser_.error_status() == 413) send_simple(413, reason_phrase(413), true);
+      return false;
+    }
+    if (!finish_response()) return false;
+    if (!drain_body()) return false;
+  } catch (const ClientError&) {
+    return false;
+  }
+  bool keep = !close_after_;
+  if (keep && protocol_ == Protocol::kHttp) {
+    parser_.reset();
+    request_ = nullptr;
+    head_started_ = start_ < end_;
+  }
+  return keep;
+}
+
+std::size_t Connection::read(char* out, std::size_t max) {
+  if (body_done_ || max == 0) return 0;
+  if (request_->expect_continue && !continue_sent_ && !headers_sent_) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    send_all(&kContinue, 1);
+    continue_sent_ = true;
+  }
+  return read_body_bytes(out, max);
+}
+
+std::size_t Connection::read_body_bytes(char* out, std::size_t max) {
+  if (protocol_ == Protocol::kUwsgi) {
+    if (uwsgi_body_left_ == 0) {
+      body_done_ = true;
+      return 0;
+    }
+    if (start_ == end_) recv_some();
+    std::size_t n = std::min<std::uint64_t>({max, end_ - start_, uwsgi_body_left_});
+    std::memcpy(out, buf_.data() + start_, n);
+    start_ += n;
+    uwsgi_body_left_ -= n;
+    return n;
+  }
+  for (;;) {
+    if (!piece_.empty()) {
+      std::size_t n = std::min(max, piece_.size());
+      std::memcpy(out, piece_.data(), n);
+      piece_.remove_prefix(n);
+      return n;
+    }
+    if (parser_.message_complete()) {
+      body_done_ = true;
+      return 0;
+    }
+    if (start_ == end_) recv_some();
+    HttpRequestParser::Stop stop;
+    start_ += parser_.feed(buf_.data() + start_, end_ - start_, &stop);
+    if (stop == HttpRequestParser::Stop::kBody) piece_ = parser_.body_piece();
+    if (stop == HttpRequestParser::Stop::kComplete) {
+      body_done_ = true;
+      return 0;
+    }
+    if (stop == HttpRequestParser::Stop::kError) {
+      client_gone_ = true;
+      throw ClientError("bad request body: " + parser_.error_reason());
+    }
+  }
+}
+
+bool Connection::drain_body() {
+  if (body_done_) return true;
+  // The client was never told to send its body: it may or may not, so the
+  // stream position is unknown.
+  if (request_->expect_continue && !continue_sent_) return false;
+  std::uint64_t drained = 0;
+  char sink[16384];
+  for (;;) {
+    std::size_t n = read_body_bytes(sink, sizeof sink);
+    if (n == 0) return true;
+    drained += n;
+    if (drained > kMaxDrain) return false;
+  }
+}
+
+void Connection::start(std::string status, Headers headers) {
+  if (headers_sent_) throw std::logic_error("start_response after the headers were sent");
+  status_ = std::move(status);
+  headers_.clear();
+  content_length_.reset();
+  for (auto& [name, value] : headers) {
+    if (iequals(name, "Connection")) {
+      if (contains_token(value, "close")) close_after_ = true;
+      continue;
+    }
+    if (is_hop_by_hop(name)) continue;  // framing is the server's business
+    if (iequals(name, "Content-Length")) {
+      std::uint64_t n = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec == std::errc() && ptr == value.data() + value.size()) content_length_ = n;
+      else continue;  // an unparsable length would break framing: drop it
+    }
+    headers_.emplace_back(std::move(name), std::move(value));
+  }
+}
+
+void Connection::send_headers(std::string_view first_body) {
+  int code = std::atoi(status_.c_str());
+  no_body_ = request_->head || (code >= 100 && code < 200) || code == 204 || code == 304;
+  if (!content_length_ && !no_body_) {
+    if (protocol_ == Protocol::kHttp && request_->http_minor >= 1) chunked_ = true;
+    else close_after_ = true;  // the end of the body is the end of the connection
+  }
+  if (retiring_.load()) close_after_ = true;
+
+  std::string head;
+  head.reserve(256);
+  head += protocol_ == Protocol::kUwsgi ? request_->protocol : std::string("HTTP/1.1");
+  head += ' ';
+  head += status_;
+  head += "\r\n";
+  bool has_date = false;
+  for (const auto& [name, value] : headers_) {
+    has_date = has_date || iequals(name, "Date");
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  if (!has_date) head += date_header();
+  if (chunked_) head += "Transfer-Encoding: chunked\r\n";
+  if (close_after_) {
+    if (protocol_ == Protocol::kHttp) head += "Connection: close\r\n";
+  } else if (request_->http_minor == 0) {
+    head += "Connection: keep-alive\r\n";
+  }
+  head += "\r\n";
+  headers_sent_ = true;
+
+  if (first_body.empty() || no_body_) {
+    std::string_view piece = head;
+    send_all(&piece, 1);
+    return;
+  }
+  if (chunked_) {
+    char size[32];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", first_body.size());
+    std::string_view pieces[] = {head, {size, static_cast<std::size_t>(n)}, first_body, "\r\n"};
+    send_all(pieces, 4);
+  } else {
+    std::string_view pieces[] = {head, first_body};
+    send_all(pieces, 2);
+  }
+  body_sent_ += first_body.size();
+}
+
+void Connection::write(std::string_view data, bool last) {
+  if (aborted_ || client_gone_) throw ClientError("the response was abandoned");
+  if (status_.empty()) throw std::logic_error("write before start_response");
+  if (content_length_) {
+    std::uint64_t room = *content_length_ - std::min(*content_length_, body_sent_);
+    if (data.size() > room) data = data.substr(0, room);  // never send past the declared length
+  }
+  if (!headers_sent_) {
+    if (last && !content_length_ && !request_->head) {
+      content_length_ = data.size();
+      headers_.emplace_back("Content-Length", std::to_string(data.size()));
+    }
+    send_headers(data);
+    return;
+  }
+  send_body(data);
+}
+
+void Connection::send_body(std::string_view data) {
+  if (no_body_ || data.empty()) return;
+  if (chunked_) {
+    char size[32];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    std::string_view pieces[] = {{size, static_cast<std::size_t>(n)}, data, "\r\n"};
+    send_all(pieces, 3);
+  } else {
+    send_all(&data, 1);
+  }
+  body_sent_ += data.size();
+}
+
+std::size_t Connection::send_file(int file, off_t offset, std::size_t count) {
+  if (aborted_ || client_gone_) throw ClientError("the response was abandoned");
+  if (!headers_sent_) send_headers();
+  if (no_body_) return 0;
+  struct stat st {};
+  if (::fstat(file, &st) < 0 || offset >= st.st_size) return 0;
+  count = std::min<std::uint64_t>(count, static_cast<std::uint64_t>(st.st_size - offset));
+  if (content_length_) count = std::min<std::uint64_t>(count, *content_length_ - std::min(*content_length_, body_sent_));
+  if (count == 0) return 0;
+  if (chunked_) {
+    char size[32];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", count);
+    std::string_view piece(size, static_cast<std::size_t>(n));
+    send_all(&piece, 1);
+  }
+  std::size_t left = count;
+  while (left > 0) {
+    ssize_t n = ::sendfile(fd_.get(), file, &offset, left);
+    if (n > 0) {
+      left -= static_cast<std::size_t>(n);
+    } else if (n == 0) {
+      break;  // the file shrank under us
+    } else if (errno == EAGAIN) {
+      wait(POLLOUT, "sending a file");
+    } else if (errno != EINTR) {
+      client_gone_ = true;
+      throw ClientError(std::string("sendfile: ") + std::strerror(errno));
+    }
+  }
+  if (left > 0) {  // framing promised more than the file had
+    aborted_ = true;
+    throw ClientError("file shorter than announced");
+  }
+  if (chunked_) {
+    std::string_view crlf = "\r\n";
+    send_all(&crlf, 1);
+  }
+  body_sent_ += count;
+  return count;
+}
+
+bool Connection::finish_response() {
+  if (!headers_sent_) {
+    if (status_.empty()) return false;  // the app produced nothing at all (already logged)
+    if (!content_length_ && !request_->head) {
+      content_length_ = 0;
+      headers_.emplace_back("Content-Length", "0");
+    }
+    send_headers();
+  }
+  if (chunked_) {
+    std::string_view last = "0\r\n\r\n";
+    send_all(&last, 1);
+  }
+  if (content_length_ && !no_body_ && body_sent_ < *content_length_) return false;  // short body: close
+  return true;
+}
+
+void Connection::send_simple(int status, std::string_view reason, bool close) {
+  std::string body = std::string(reason) + "\n";
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
+                     "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  head += date_header();
+  if (close || (request_ && !request_->keep_alive)) {
+    head += "Connection: close\r\n";
+    close_after_ = true;
+  }
+  head += "\r\n";
+  std::string_view pieces[] = {head, body};
+  send_all(pieces, 2);
+  headers_sent_ = true;
+  status_ = std::to_string(status);
+}
+
+// ---- blocking I/O with timeouts ----
+
+void Connection::wait(short events, const char* doing) {
+  pollfd p{fd_.get(), events, 0};
+  int timeout = static_cast<int>(limits_.io_timeout.count());
+  for (;;) {
+    int rc = ::poll(&p, 1, timeout > 0 ? timeout : -1);
+    if (rc > 0) return;
+    if (rc < 0 && errno == EINTR) continue;
+    client_gone_ = true;
+    throw ClientError(std::string("timed out ") + doing + " after " + format_duration(limits_.io_timeout));
+  }
+}
+
+std::size_t Connection::recv_some() {
+  if (start_ == end_) start_ = end_ = 0;
+  for (;;) {
+    ssize_t n = ::recv(fd_.get(), buf_.data() + end_, buf_.size() - end_, 0);
+    if (n > 0) {
+      end_ += static_cast<std::size_t>(n);
+      return static_cast<std::size_t>(n);
+    }
+    if (n == 0) {
+      client_gone_ = true;
+      throw ClientError("client closed the connection while sending the body");
+    }
+    if (errno == EAGAIN) {
+      wait(POLLIN, "reading the request body");
+    } else if (errno != EINTR) {
+      client_gone_ = true;
+      throw ClientError(std::string("recv: ") + std::strerror(errno));
+    }
+  }
+}
+
+void Connection::send_all(const std::string_view* pieces, std::size_t count) {
+  iovec iov[8];
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < count && n < 8; ++i)
+    if (!pieces[i].empty()) iov[n++] = {const_cast<char*>(pieces[i].data()), pieces[i].size()};
+  iovec* cur = iov;
+  while (n > 0) {
+    msghdr msg{};
+    msg.msg_iov = cur;
+    msg.msg_iovlen = n;
+    ssize_t sent = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        wait(POLLOUT, "writing the response");
+        continue;
+      }
+      client_gone_ = true;
+      throw ClientError(std::string("send: ") + std::strerror(errno));
+    }
+    auto left = static_cast<std::size_t>(sent);
+    while (n > 0 && left >= cur->iov_len) {
+      left -= cur->iov_len;
+      ++cur;
+      --n;
+    }
+    if (n > 0) {
+      cur->iov_base = static_cast<char*>(cur->iov_base) + left;
+      cur->iov_len -= left;
+    }
+  }
+}
+
+}  // namespace suz

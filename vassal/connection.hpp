@@ -1,0 +1,119 @@
+#pragma once
+// One client connection of a worker, for either protocol.
+//
+// Ownership moves between threads but is never shared: the worker's I/O
+// thread owns a connection while it waits for a request head (non-blocking
+// reads, see read_head); an app thread owns it while it serves that request
+// (blocking reads and writes with the I/O timeout, see serve). The
+// connection is the request's BodyReader and ResponseWriter.
+#include <sys/types.h>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/fd.hpp"
+#include "core/units.hpp"
+#include "vassal/app.hpp"
+#include "vassal/http_request_parser.hpp"
+
+namespace suz {
+
+enum class Protocol { kHttp, kUwsgi };
+
+struct ServerLimits {
+  HttpLimits http;
+  Duration header_timeout = std::chrono::seconds(10);
+  Duration keepalive_timeout = std::chrono::seconds(5);
+  Duration io_timeout = std::chrono::seconds(30);
+};
+
+struct Peer {
+  std::string remote_addr, remote_port, local_addr, local_port;
+};
+
+class Connection final : public BodyReader, public ResponseWriter {
+ public:
+  // fd: a non-blocking accepted socket. retiring: set when the worker is
+  // stopping, so responses announce Connection: close.
+  Connection(Fd fd, Protocol protocol, const ServerLimits& limits, Peer peer,
+             const std::atomic<bool>& retiring);
+
+  enum class Head { kNeedMore, kReady, kClosed, kError };
+  // I/O thread. Reads what the socket has without blocking (read_socket) and
+  // parses buffered bytes into a request head. kError: call send_error().
+  Head read_head(bool read_socket = true);
+  // Answers a malformed request with its status and "Connection: close".
+  void send_error();
+  // True when part of a next request is already buffered (pipelining) or
+  // half-received; an idle connection has none.
+  bool has_buffered_bytes() const { return start_ < end_; }
+  bool mid_head() const { return head_started_; }
+
+  // App thread: serves the request whose head is ready; returns true when
+  // the connection can carry another request.
+  bool serve(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts);
+
+  int fd() const { return fd_.get(); }
+  std::string describe() const;
+
+  // BodyReader
+  std::size_t read(char* buf, std::size_t max) override;
+  // ResponseWriter
+  void start(std::string status, Headers headers) override;
+  bool started() const override { return headers_sent_; }
+  void write(std::string_view data, bool last = false) override;
+  std::size_t send_file(int fd, off_t offset, std::size_t count) override;
+  void abort() override { aborted_ = true; }
+  bool client_gone() const override { return client_gone_; }
+
+ private:
+  Head parse_http_head();
+  Head parse_uwsgi_head();
+  void reset_exchange();
+  void send_simple(int status, std::string_view reason, bool close);
+  void send_headers(std::string_view first_body = {});
+  void send_body(std::string_view data);
+  bool finish_response();
+  bool drain_body();
+  std::size_t read_body_bytes(char* out, std::size_t max);
+
+  // Blocking I/O with the I/O timeout; throw ClientError (and mark the client gone).
+  void wait(short events, const char* doing);
+  std::size_t recv_some();
+  void send_all(const std::string_view* pieces, std::size_t count);
+
+  Fd fd_;
+  Protocol protocol_;
+  const ServerLimits& limits_;
+  Peer peer_;
+  const std::atomic<bool>& retiring_;
+
+  std::vector<char> buf_;
+  std::size_t start_ = 0, end_ = 0;  // unconsumed bytes are buf_[start_, end_)
+  HttpRequestParser parser_;
+  Request uwsgi_request_;
+  bool head_started_ = false;
+  int error_status_ = 0;
+  std::string error_reason_;
+
+  // The exchange in progress.
+  Request* request_ = nullptr;
+  std::string_view piece_;              // body bytes parsed but not yet read by the app
+  std::uint64_t uwsgi_body_left_ = 0;
+  bool body_done_ = false;
+  bool continue_sent_ = false;
+  std::string status_;
+  Headers headers_;
+  bool headers_sent_ = false;
+  std::optional<std::uint64_t> content_length_;
+  std::uint64_t body_sent_ = 0;
+  bool chunked_ = false;
+  bool no_body_ = false;
+  bool close_after_ = false;
+  bool aborted_ = false;
+  bool client_gone_ = false;
+};
+
+}  // namespace suz

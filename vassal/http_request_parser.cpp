@@ -1,0 +1,214 @@
+#include "vassal/http_request_parser.hpp"
+
+#include <strings.h>
+
+#include <cstring>
+
+namespace suz {
+namespace {
+
+const http_parser_settings kSettings = [] {
+  http_parser_settings s;
+  http_parser_settings_init(&s);
+  return s;
+}();
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+HttpRequestParser::HttpRequestParser(HttpLimits limits) : limits_(limits) { reset(); }
+
+void HttpRequestParser::reset() {
+  http_parser_init(&parser_, HTTP_REQUEST);
+  parser_.data = this;
+  request_ = Request{};
+  url_.clear();
+  in_value_ = false;
+  header_bytes_ = 0;
+  body_piece_ = {};
+  body_received_ = 0;
+  head_complete_ = false;
+  message_complete_ = false;
+  error_status_ = 0;
+  error_reason_.clear();
+}
+
+int HttpRequestParser::fail(int status, std::string reason) {
+  error_status_ = status;
+  error_reason_ = std::move(reason);
+  return -1;
+}
+
+bool HttpRequestParser::count_header_bytes(std::size_t len) {
+  header_bytes_ += len;
+  return header_bytes_ <= limits_.max_header_size;
+}
+
+int HttpRequestParser::on_message_begin(http_parser*) { return 0; }
+
+int HttpRequestParser::on_url(http_parser* p, const char* at, std::size_t len) {
+  auto& s = self(p);
+  if (!s.count_header_bytes(len)) return s.fail(414, "request target too long");
+  s.url_.append(at, len);
+  return 0;
+}
+
+int HttpRequestParser::on_header_field(http_parser* p, const char* at, std::size_t len) {
+  auto& s = self(p);
+  if (!s.count_header_bytes(len + 4)) return s.fail(431, "request headers too large");
+  if (s.in_value_ || s.request_.headers.empty()) {
+    s.request_.headers.emplace_back();
+    s.in_value_ = false;
+  }
+  s.request_.headers.back().first.append(at, len);
+  return 0;
+}
+
+int HttpRequestParser::on_header_value(http_parser* p, const char* at, std::size_t len) {
+  auto& s = self(p);
+  if (!s.count_header_bytes(len)) return s.fail(431, "request headers too large");
+  s.in_value_ = true;
+  s.request_.headers.back().second.append(at, len);
+  return 0;
+}
+
+bool HttpRequestParser::finish_head() {
+  Request& r = request_;
+  r.method = http_method_str(static_cast<http_method>(parser_.method));
+  r.http_minor = parser_.http_minor;
+  if (parser_.http_major != 1) return fail(505, "HTTP version not supported") == 0;
+  r.protocol = parser_.http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  r.target = url_;
+  r.head = parser_.method == HTTP_HEAD;
+  r.keep_alive = http_should_keep_alive(&parser_) != 0;
+  r.chunked = (parser_.flags & F_CHUNKED) != 0;
+  if (!r.chunked && (parser_.flags & F_CONTENTLENGTH)) r.content_length = parser_.content_length;
+
+  http_parser_url u;
+  http_parser_url_init(&u);
+  bool is_connect = parser_.method == HTTP_CONNECT;
+  if (url_ == "*") {
+    r.path = "*";
+  } else if (http_parser_parse_url(url_.data(), url_.size(), is_connect, &u) != 0) {
+    return fail(400, "malformed request target") == 0;
+  } else {
+    if (u.field_set & (1 << UF_PATH))
+      r.path = percent_decode(std::string_view(url_).substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len));
+    if (u.field_set & (1 << UF_QUERY))
+      r.query = url_.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+    if (r.path.empty()) r.path = "/";
+  }
+  if (r.path.find('\0') != std::string::npos) return fail(400, "NUL byte in the request path") == 0;
+
+  for (const auto& [name, value] : r.headers) {
+    if (iequals(name, "Expect")) {
+      if (!iequals(value, "100-continue")) return fail(417, "unsupported Expect: " + value) == 0;
+      r.expect_continue = true;
+    }
+  }
+  std::uint64_t declared = r.content_length.value_or(0);
+  if (limits_.max_body_size && declared > limits_.max_body_size)
+    return fail(413, "request body of " + std::to_string(declared) + " bytes over the limit") == 0;
+  head_complete_ = true;
+  return true;
+}
+
+int HttpRequestParser::on_headers_complete(http_parser* p) {
+  auto& s = self(p);
+  if (!s.finish_head()) return -1;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+int HttpRequestParser::on_body(http_parser* p, const char* at, std::size_t len) {
+  auto& s = self(p);
+  s.body_received_ += len;
+  if (s.limits_.max_body_size && s.body_received_ > s.limits_.max_body_size)
+    return s.fail(413, "request body over the limit");
+  s.body_piece_ = std::string_view(at, len);
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+int HttpRequestParser::on_message_complete(http_parser* p) {
+  auto& s = self(p);
+  s.message_complete_ = true;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+std::size_t HttpRequestParser::feed(const char* data, std::size_t len, Stop* stop) {
+  static const http_parser_settings settings = [] {
+    http_parser_settings s = kSettings;
+    s.on_message_begin = on_message_begin;
+    s.on_url = on_url;
+    s.on_header_field = on_header_field;
+    s.on_header_value = on_header_value;
+    s.on_headers_complete = on_headers_complete;
+    s.on_body = on_body;
+    s.on_message_complete = on_message_complete;
+    return s;
+  }();
+  body_piece_ = {};
+  if (message_complete_) {
+    *stop = Stop::kComplete;
+    return 0;
+  }
+  bool had_head = head_complete_;
+  http_parser_pause(&parser_, 0);
+  std::size_t n = http_parser_execute(&parser_, &settings, data, len);
+  auto err = HTTP_PARSER_ERRNO(&parser_);
+  if (err != HPE_OK && err != HPE_PAUSED) {
+    if (error_status_ == 0) {
+      error_status_ = err == HPE_HEADER_OVERFLOW ? 431 : 400;
+      error_reason_ = std::string(http_errno_name(err)) + ": " + http_errno_description(err);
+    }
+    *stop = Stop::kError;
+    return n;
+  }
+  if (error_status_ != 0) *stop = Stop::kError;
+  else if (!had_head && head_complete_) *stop = Stop::kHead;
+  else if (!body_piece_.empty()) *stop = Stop::kBody;
+  else if (message_complete_) *stop = Stop::kComplete;
+  else *stop = Stop::kNeedMore;
+  return n;
+}
+
+HttpRequestParser::Stop HttpRequestParser::feed_eof() {
+  if (message_complete_) return Stop::kComplete;
+  http_parser_pause(&parser_, 0);
+  static const http_parser_settings none = kSettings;
+  http_parser_execute(&parser_, &none, nullptr, 0);
+  if (HTTP_PARSER_ERRNO(&parser_) != HPE_OK) {
+    error_status_ = 400;
+    error_reason_ = "connection closed in the middle of a request";
+    return Stop::kError;
+  }
+  return message_complete_ ? Stop::kComplete : Stop::kError;
+}
+
+}  // namespace suz

@@ -1,0 +1,82 @@
+#pragma once
+// An HTTP/1.x request parser over http-parser 2.9 (chosen over Boost.Beast
+// for its streaming callbacks: the head, each body piece and the message end
+// are separate stops, so the body is never buffered whole and pipelined bytes
+// are left for the next request; and it compiles in no time).
+//
+// feed() consumes bytes and stops at the first of: the head is complete, a
+// piece of body is available, the message is complete, or an error.
+#include <http_parser.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "vassal/request.hpp"
+
+namespace suz {
+
+struct HttpLimits {
+  std::size_t max_header_size = 32 * 1024;  // request line and headers
+  std::uint64_t max_body_size = 0;          // 0: unlimited
+};
+
+class HttpRequestParser {
+ public:
+  enum class Stop { kNeedMore, kHead, kBody, kComplete, kError };
+
+  explicit HttpRequestParser(HttpLimits limits);
+  HttpRequestParser(const HttpRequestParser&) = delete;
+  HttpRequestParser& operator=(const HttpRequestParser&) = delete;
+
+  // Consumes a prefix of data; *stop says why it stopped. Body bytes are
+  // reported through body_piece() (valid until the next feed).
+  std::size_t feed(const char* data, std::size_t len, Stop* stop);
+  // The peer closed the connection: completes a message only if it may end so.
+  Stop feed_eof();
+
+  Request& request() { return request_; }
+  std::string_view body_piece() const { return body_piece_; }
+  bool head_complete() const { return head_complete_; }
+  bool message_complete() const { return message_complete_; }
+  std::uint64_t body_received() const { return body_received_; }
+
+  // After kError: the status to answer with (400, 413, 414, 431, 505) and why.
+  int error_status() const { return error_status_; }
+  const std::string& error_reason() const { return error_reason_; }
+
+  // Ready for the next request on the same connection.
+  void reset();
+
+ private:
+  static int on_message_begin(http_parser* p);
+  static int on_url(http_parser* p, const char* at, std::size_t len);
+  static int on_header_field(http_parser* p, const char* at, std::size_t len);
+  static int on_header_value(http_parser* p, const char* at, std::size_t len);
+  static int on_headers_complete(http_parser* p);
+  static int on_body(http_parser* p, const char* at, std::size_t len);
+  static int on_message_complete(http_parser* p);
+  static HttpRequestParser& self(http_parser* p) { return *static_cast<HttpRequestParser*>(p->data); }
+
+  int fail(int status, std::string reason);
+  bool count_header_bytes(std::size_t len);
+  bool finish_head();
+
+  HttpLimits limits_;
+  http_parser parser_;
+  Request request_;
+  std::string url_;
+  bool in_value_ = false;
+  std::size_t header_bytes_ = 0;
+  std::string_view body_piece_;
+  std::uint64_t body_received_ = 0;
+  bool head_complete_ = false;
+  bool message_complete_ = false;
+  int error_status_ = 0;
+  std::string error_reason_;
+};
+
+// "%2Fa%20b" -> "/a b"; invalid escapes are kept as they are.
+std::string percent_decode(std::string_view s);
+
+}  // namespace suz

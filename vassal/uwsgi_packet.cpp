@@ -1,0 +1,67 @@
+#include "vassal/uwsgi_packet.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <string_view>
+
+#include "vassal/http_request_parser.hpp"
+
+namespace suz {
+namespace {
+
+std::uint16_t u16(const char* p) {
+  return static_cast<std::uint16_t>(static_cast<unsigned char>(p[0]) | (static_cast<unsigned char>(p[1]) << 8));
+}
+
+}  // namespace
+
+std::size_t uwsgi_packet_size(const char* header) { return kUwsgiHeaderSize + u16(header + 1); }
+
+std::string parse_uwsgi_packet(const char* data, std::size_t len, Request& r) {
+  if (len < kUwsgiHeaderSize || uwsgi_packet_size(data) != len) return "truncated packet";
+  if (data[0] != 0) return "unsupported modifier1 " + std::to_string(static_cast<unsigned char>(data[0]));
+  const char* p = data + kUwsgiHeaderSize;
+  const char* end = data + len;
+  while (p < end) {
+    if (end - p < 2) return "truncated key length";
+    std::size_t klen = u16(p);
+    p += 2;
+    if (static_cast<std::size_t>(end - p) < klen + 2) return "truncated key";
+    std::string key(p, klen);
+    p += klen;
+    std::size_t vlen = u16(p);
+    p += 2;
+    if (static_cast<std::size_t>(end - p) < vlen) return "truncated value of " + key;
+    std::string value(p, vlen);
+    p += vlen;
+    if (key == "REQUEST_METHOD") r.method = value;
+    else if (key == "REQUEST_URI") r.target = value;
+    else if (key == "PATH_INFO") r.path = value;
+    else if (key == "QUERY_STRING") r.query = value;
+    else if (key == "SERVER_PROTOCOL") r.protocol = value;
+    else if (key == "REMOTE_ADDR") r.remote_addr = value;
+    else if (key == "REMOTE_PORT") r.remote_port = value;
+    else if (key == "SERVER_NAME") r.server_name = value;
+    else if (key == "SERVER_PORT") r.server_port = value;
+    else if (key == "HTTPS" && (value == "on" || value == "1")) r.url_scheme = "https";
+    else if (key == "REQUEST_SCHEME") r.url_scheme = value;
+    else if (key == "CONTENT_LENGTH" && !value.empty()) {
+      std::uint64_t n = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || ptr != value.data() + value.size()) return "bad CONTENT_LENGTH \"" + value + "\"";
+      r.content_length = n;
+    }
+    r.cgi_vars.emplace_back(std::move(key), std::move(value));
+  }
+  if (r.method.empty()) return "no REQUEST_METHOD";
+  if (r.path.empty()) {  // PATH_INFO is optional in some front ends: derive it from REQUEST_URI
+    std::string_view uri = r.target;
+    r.path = percent_decode(uri.substr(0, uri.find('?')));
+  }
+  if (r.protocol.empty()) r.protocol = "HTTP/1.0";
+  r.head = r.method == "HEAD";
+  r.keep_alive = false;  // one request per connection, as nginx's uwsgi module does
+  return "";
+}
+
+}  // namespace suz

@@ -1,0 +1,372 @@
+#include "vassal/worker.hpp"
+
+#include <arpa/inet.h>
+#include <ev.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+
+namespace suz {
+
+namespace {
+
+double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string port_text(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return std::to_string(ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port));
+  if (ss.ss_family == AF_INET6) return std::to_string(ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port));
+  return "";
+}
+
+std::string addr_text(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "";
+  if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, host, sizeof host);
+  else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, host, sizeof host);
+  else return "unix";
+  return host;
+}
+
+enum class Outcome { kPark, kClose };
+
+}  // namespace
+
+struct Worker::Client {
+  Worker* worker;
+  std::unique_ptr<Connection> conn;
+  ev_io io;
+  ev_timer timer;
+  bool timing_head = false;  // the timer counts header_timeout, not keep-alive
+};
+
+struct Worker::Watchers {
+  std::vector<ev_io> listeners;
+  ev_io signals;
+  ev_async returned;
+  ev_timer graceful;
+  ev_timer accept_pause;
+  Fd signal_fd;
+};
+
+// libev calls plain functions; these forward to the worker.
+struct WorkerCallbacks {
+  static Worker& of(void* data) { return *static_cast<Worker*>(data); }
+
+  static void listener(struct ev_loop*, ev_io* w, int) {
+    Worker& worker = of(w->data);
+    std::size_t i = static_cast<std::size_t>(w - worker.w_->listeners.data());
+    worker.accept_from(worker.listeners_[i]);
+  }
+  static void client_io(struct ev_loop*, ev_io* w, int) {
+    auto* c = static_cast<Worker::Client*>(w->data);
+    c->worker->on_readable(c);
+  }
+  static void client_timer(struct ev_loop*, ev_timer* w, int) {
+    auto* c = static_cast<Worker::Client*>(w->data);
+    c->worker->on_timeout(c);
+  }
+  static void returned(struct ev_loop*, ev_async* w, int) { of(w->data).collect_returned(); }
+  static void graceful_expired(struct ev_loop* loop, ev_timer* w, int) {
+    spdlog::warn("graceful timeout of {} reached with requests in flight, exiting",
+                 format_duration(of(w->data).options_.graceful_timeout));
+    ev_break(loop, EVBREAK_ALL);
+  }
+  static void accept_resume(struct ev_loop*, ev_timer* w, int) {
+    Worker& worker = of(w->data);
+    if (!worker.retiring_) worker.set_accepting(true);
+  }
+  static void signal(struct ev_loop* loop, ev_io* w, int) {
+    Worker& worker = of(w->data);
+    signalfd_siginfo info;
+    while (::read(worker.w_->signal_fd.get(), &info, sizeof info) == sizeof info) {
+      switch (info.ssi_signo) {
+        case SIGTERM:
+          worker.begin_graceful_stop();
+          break;
+        case SIGINT:
+        case SIGQUIT:
+          ev_break(loop, EVBREAK_ALL);
+          break;
+        case SIGUSR1:
+          reopen_log();
+          break;
+        default:
+          break;
+      }
+    }
+  }
+};
+
+Worker::Worker(AppPlugin& plugin, const std::vector<Listener>& listeners, WorkerOptions options)
+    : plugin_(plugin), listeners_(listeners), options_(options), w_(std::make_unique<Watchers>()) {}
+
+Worker::~Worker() {
+  if (loop_) ev_loop_destroy(loop_);
+}
+
+ExitCode Worker::run() {
+  // Signals arrive through a signalfd read by the loop; blocked before any
+  // app thread starts, so every thread inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU}) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  w_->signal_fd = Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+
+  plugin_.start_worker(options_.id, options_.threads);
+  mounts_ = plugin_.mounts();
+
+  // A loop of our own: the master's default loop, inherited in memory,
+  // belongs to the master (libev: only the default loop handles signals).
+  loop_ = ev_loop_new(EVBACKEND_EPOLL);
+  ev_io_init(&w_->signals, WorkerCallbacks::signal, w_->signal_fd.get(), EV_READ);
+  w_->signals.data = this;
+  ev_io_start(loop_, &w_->signals);
+  ev_async_init(&w_->returned, WorkerCallbacks::returned);
+  w_->returned.data = this;
+  ev_async_start(loop_, &w_->returned);
+  ev_init(&w_->accept_pause, WorkerCallbacks::accept_resume);
+  w_->accept_pause.data = this;
+  w_->listeners.resize(listeners_.size());
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    ev_io_init(&w_->listeners[i], WorkerCallbacks::listener, listeners_[i].fd.get(), EV_READ);
+    w_->listeners[i].data = this;
+  }
+  set_accepting(true);
+
+  if (options_.threads == 1) {
+    plugin_.attach_thread(0);
+  } else {
+    for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { app_thread(i); });
+  }
+  spdlog::info("serving ({} thread{})", options_.threads, options_.threads == 1 ? "" : "s");
+
+  ev_run(loop_, 0);
+
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_threads_ = true;
+  }
+  work_ready_.notify_all();
+  if (busy_ == 0) {
+    for (std::thread& t : threads_) t.join();
+  } else {
+    for (std::thread& t : threads_) t.detach();  // stuck in a request: the process exit ends them
+  }
+  return ExitCode::kOk;
+}
+
+void Worker::set_accepting(bool on) {
+  if (on == accepting_) return;
+  accepting_ = on;
+  for (ev_io& w : w_->listeners) {
+    if (on) ev_io_start(loop_, &w);
+    else ev_io_stop(loop_, &w);
+  }
+}
+
+void Worker::accept_from(const Listener& listener) {
+  // Inline workers take one connection per wake-up and serve it; the next
+  // one may be better served by an idle sibling worker.
+  int burst = options_.threads == 1 ? 1 : options_.threads;
+  for (int i = 0; i < burst && accepting_; ++i) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    int fd = ::accept4(listener.fd.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of fds: pause accepting instead of spinning on a readable listener.
+        spdlog::error("accept on {}: {}; pausing accepts for 100ms", listener.address.str(), std::strerror(errno));
+        set_accepting(false);
+        ev_timer_set(&w_->accept_pause, 0.1, 0.);
+        ev_timer_start(loop_, &w_->accept_pause);
+      }
+      return;  // EAGAIN: a sibling worker won it
+    }
+    Fd client(fd);
+    if (peer.ss_family != AF_UNIX) {
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof local;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
+    Peer p{addr_text(peer), port_text(peer), addr_text(local), port_text(local)};
+    if (p.local_addr == "unix") p.local_addr = "localhost";
+
+    if (static_cast<std::size_t>(fd) >= clients_.size()) clients_.resize(static_cast<std::size_t>(fd) + 64);
+    auto c = std::make_unique<Client>();
+    c->worker = this;
+    c->conn = std::make_unique<Connection>(std::move(client), listener.protocol, options_.limits, std::move(p), retiring_);
+    ev_io_init(&c->io, WorkerCallbacks::client_io, fd, EV_READ);
+    c->io.data = c.get();
+    ev_init(&c->timer, WorkerCallbacks::client_timer);
+    c->timer.data = c.get();
+    Client* raw = c.get();
+    clients_[static_cast<std::size_t>(fd)] = std::move(c);
+    ++open_clients_;
+    if (open_clients_ >= options_.max_connections) set_accepting(false);
+    // The request usually arrived with the connection: try it right away.
+    on_readable(raw);
+  }
+}
+
+void Worker::park(Client* c) {
+  c->timing_head = c->conn->mid_head();
+  Duration timeout = c->timing_head ? options_.limits.header_timeout : options_.limits.keepalive_timeout;
+  ev_io_start(loop_, &c->io);
+  ev_timer_set(&c->timer, seconds(timeout), 0.);
+  ev_timer_start(loop_, &c->timer);
+}
+
+void Worker::on_readable(Client* c) {
+  Connection::Head head = c->conn->read_head();
+  switch (head) {
+    case Connection::Head::kReady:
+      ev_io_stop(loop_, &c->io);
+      ev_timer_stop(loop_, &c->timer);
+      dispatch(c);
+      return;
+    case Connection::Head::kNeedMore:
+      if (!ev_is_active(&c->io)) {
+        park(c);
+      } else if (!c->timing_head && c->conn->mid_head()) {
+        // First bytes of a request: from now on the head must complete within header_timeout.
+        ev_timer_stop(loop_, &c->timer);
+        park(c);
+      }
+      return;
+    case Connection::Head::kError:
+      spdlog::info("{}: rejected: {}", c->conn->describe(), "malformed request");
+      c->conn->send_error();
+      close(c);
+      return;
+    case Connection::Head::kClosed:
+      close(c);
+      return;
+  }
+}
+
+void Worker::on_timeout(Client* c) {
+  if (c->timing_head) spdlog::info("{}: request head not complete within {}, closing", c->conn->describe(),
+                                   format_duration(options_.limits.header_timeout));
+  close(c);
+}
+
+void Worker::close(Client* c) {
+  ev_io_stop(loop_, &c->io);
+  ev_timer_stop(loop_, &c->timer);
+  int fd = c->conn->fd();
+  clients_[static_cast<std::size_t>(fd)].reset();
+  --open_clients_;
+  if (!retiring_ && !accepting_ && open_clients_ < options_.max_connections &&
+      (options_.threads == 1 || busy_ < options_.threads) && !ev_is_active(&w_->accept_pause))
+    set_accepting(true);
+  maybe_finish();
+}
+
+namespace {
+
+Outcome serve_until_idle(Connection& conn, AppPlugin& plugin, int thread, const std::vector<MountPoint>& mounts,
+                         const std::atomic<bool>& retiring) {
+  for (;;) {
+    if (!conn.serve(plugin, thread, mounts) || retiring.load()) return Outcome::kClose;
+    switch (conn.read_head(/*read_socket=*/false)) {  // a pipelined request may be buffered
+      case Connection::Head::kReady: continue;
+      case Connection::Head::kNeedMore: return Outcome::kPark;
+      case Connection::Head::kError: conn.send_error(); return Outcome::kClose;
+      case Connection::Head::kClosed: return Outcome::kClose;
+    }
+  }
+}
+
+}  // namespace
+
+void Worker::dispatch(Client* c) {
+  if (options_.threads == 1) {
+    after_serve(c, serve_until_idle(*c->conn, plugin_, 0, mounts_, retiring_) == Outcome::kPark);
+    return;
+  }
+  ++busy_;
+  if (busy_ >= options_.threads) set_accepting(false);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    work_.push_back(c);
+  }
+  work_ready_.notify_one();
+}
+
+void Worker::after_serve(Client* c, bool keep) {
+  if (!keep || retiring_ || options_.limits.keepalive_timeout.count() == 0) {
+    close(c);
+    return;
+  }
+  park(c);
+}
+
+void Worker::app_thread(int index) {
+  plugin_.attach_thread(index);
+  for (;;) {
+    Client* c;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [&] { return stopping_threads_ || !work_.empty(); });
+      if (work_.empty()) return;
+      c = work_.front();
+      work_.pop_front();
+    }
+    bool keep = serve_until_idle(*c->conn, plugin_, index, mounts_, retiring_) == Outcome::kPark;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      returned_.emplace_back(c, keep);
+    }
+    ev_async_send(loop_, &w_->returned);
+  }
+}
+
+void Worker::collect_returned() {
+  std::vector<std::pair<Client*, bool>> done;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done.swap(returned_);
+  }
+  for (auto [c, keep] : done) {
+    --busy_;
+    after_serve(c, keep);
+  }
+  if (!retiring_ && busy_ < options_.threads && open_clients_ < options_.max_connections &&
+      !ev_is_active(&w_->accept_pause))
+    set_accepting(true);
+}
+
+void Worker::begin_graceful_stop() {
+  if (retiring_) return;
+  retiring_ = true;
+  set_accepting(false);
+  spdlog::info("stopping: finishing {} request(s) in flight", busy_);
+  // Idle keep-alive connections carry no request: close them now.
+  for (auto& slot : clients_) {
+    Client* c = slot.get();
+    if (c && ev_is_active(&c->io) && !c->conn->mid_head()) close(c);
+  }
+  ev_timer_init(&w_->graceful, WorkerCallbacks::graceful_expired, seconds(options_.graceful_timeout), 0.);
+  w_->graceful.data = this;
+  ev_timer_start(loop_, &w_->graceful);
+  maybe_finish();
+}
+
+void Worker::maybe_finish() {
+  if (retiring_ && open_clients_ == 0) ev_break(loop_, EVBREAK_ALL);
+}
+
+}  // namespace suz

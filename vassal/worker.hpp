@@ -1,0 +1,90 @@
+#pragma once
+// A worker process: serves requests on the master's listeners until told to
+// stop. One I/O thread (a libev loop of its own) accepts connections, waits
+// for request heads and enforces the head and keep-alive timeouts, so idle
+// or slow clients never hold an app thread. Complete heads go to the app:
+// inline on the loop thread when threads == 1 (no hand-off at all), or to a
+// pool of app threads otherwise.
+//
+// Signals: TERM finishes in-flight requests (up to graceful_timeout) and
+// exits; INT and QUIT exit at once.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/exit_code.hpp"
+#include "vassal/app.hpp"
+#include "vassal/connection.hpp"
+#include "vassal/listener.hpp"
+
+
+
+struct ev_loop;
+
+namespace suz {
+
+struct WorkerOptions {
+  int id = 1;
+  int threads = 1;
+  int max_connections = 1000;
+  Duration graceful_timeout = std::chrono::seconds(30);
+  ServerLimits limits;
+};
+
+class Worker {
+ public:
+  Worker(AppPlugin& plugin, const std::vector<Listener>& listeners, WorkerOptions options);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs until stopped. Called in the freshly forked child.
+  ExitCode run();
+
+  struct Client;  // a connection and its watchers (worker.cpp)
+
+ private:
+  friend struct WorkerCallbacks;
+
+  void accept_from(const Listener& listener);
+  void set_accepting(bool on);
+  void on_readable(Client* c);
+  void on_timeout(Client* c);
+  void dispatch(Client* c);
+  void serve_inline(Client* c);
+  void after_serve(Client* c, bool keep);
+  void park(Client* c);
+  void close(Client* c);
+  void begin_graceful_stop();
+  void collect_returned();
+  void app_thread(int index);
+  void maybe_finish();
+
+  AppPlugin& plugin_;
+  const std::vector<Listener>& listeners_;
+  WorkerOptions options_;
+  std::vector<MountPoint> mounts_;
+  struct ev_loop* loop_ = nullptr;
+  std::atomic<bool> retiring_{false};
+  bool accepting_ = false;
+  std::vector<std::unique_ptr<Client>> clients_;  // index = fd
+  int open_clients_ = 0;
+  int busy_ = 0;  // dispatched to app threads and not yet returned
+
+  // The hand-off between the loop and app threads (threads > 1).
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::deque<Client*> work_;
+  std::vector<std::pair<Client*, bool>> returned_;
+  bool stopping_threads_ = false;
+  std::vector<std::thread> threads_;
+
+  struct Watchers;
+  std::unique_ptr<Watchers> w_;
+};
+
+}  // namespace suz
