@@ -37,6 +37,13 @@ struct ServerConfig {
   std::vector<ListenAddress> uwsgi;
   int workers = 2;
   int threads = 1;
+  int backlog = 1024;
+  int max_connections = 1000;                     // per worker, idle keep-alive included
+  std::uint64_t max_header_size = 32 * 1024;      // request line + headers
+  std::uint64_t max_body_size = 0;                // 0 = unlimited
+  Duration header_timeout = std::chrono::seconds(10);    // first byte to complete head
+  Duration keepalive_timeout = std::chrono::seconds(5);  // idle between requests; 0 = no keep-alive
+  Duration io_timeout = std::chrono::seconds(30);        // inactivity while reading a body or writing
 };
 
 struct LifetimeConfig {

@@ -145,7 +145,18 @@ void read_server(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   read_listeners(r, "uwsgi", dir, c.server.uwsgi);
   r.integer("workers", c.server.workers, 0, 4096);
   r.integer("threads", c.server.threads, 1, 1024);
+  r.integer("backlog", c.server.backlog, 1, 65535);
+  r.integer("max_connections", c.server.max_connections, 1, 1000000);
+  r.size("max_header_size", c.server.max_header_size);
+  r.size("max_body_size", c.server.max_body_size);
+  r.duration("header_timeout", c.server.header_timeout);
+  r.duration("keepalive_timeout", c.server.keepalive_timeout);
+  r.duration("io_timeout", c.server.io_timeout);
   r.finish();
+  if (c.server.max_header_size < 1024 || c.server.max_header_size > 1024 * 1024)
+    r.error("max_header_size", "must be from 1KB to 1MB, got " + format_size(c.server.max_header_size));
+  if (c.server.header_timeout.count() == 0) r.error("header_timeout", "must be more than 0");
+  if (c.server.io_timeout.count() == 0) r.error("io_timeout", "must be more than 0");
 
   std::vector<ListenAddress> all = c.server.http;
   all.insert(all.end(), c.server.uwsgi.begin(), c.server.uwsgi.end());

@@ -85,7 +85,8 @@ Connection::Connection(Fd fd, Protocol protocol, const ServerLimits& limits, Pee
       limits_(limits),
       peer_(std::move(peer)),
       retiring_(retiring),
-      buf_(std::max(kMinBuffer, limits.http.max_header_size + 4096)),
+      buf_(new char[std::max(kMinBuffer, limits.http.max_header_size + 4096)]),
+      buf_size_(std::max(kMinBuffer, limits.http.max_header_size + 4096)),
       parser_(limits.http) {}
 
 std::string Connection::describe() const {
@@ -99,13 +100,13 @@ std::string Connection::describe() const {
 Connection::Head Connection::read_head(bool read_socket) {
   if (read_socket) {
     if (start_ == end_) start_ = end_ = 0;
-    if (end_ == buf_.size() && start_ > 0) {
-      std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+    if (end_ == buf_size_ && start_ > 0) {
+      std::memmove(buf_.get(), buf_.get() + start_, end_ - start_);
       end_ -= start_;
       start_ = 0;
     }
-    if (end_ < buf_.size()) {
-      ssize_t n = ::recv(fd_.get(), buf_.data() + end_, buf_.size() - end_, 0);
+    if (end_ < buf_size_) {
+      ssize_t n = ::recv(fd_.get(), buf_.get() + end_, buf_size_ - end_, 0);
       if (n == 0) return Head::kClosed;
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return Head::kNeedMore;
@@ -121,7 +122,7 @@ Connection::Head Connection::read_head(bool read_socket) {
 
 Connection::Head Connection::parse_http_head() {
   HttpRequestParser::Stop stop;
-  std::size_t n = parser_.feed(buf_.data() + start_, end_ - start_, &stop);
+  std::size_t n = parser_.feed(buf_.get() + start_, end_ - start_, &stop);
   start_ += n;
   switch (stop) {
     case HttpRequestParser::Stop::kHead:
@@ -137,7 +138,7 @@ Connection::Head Connection::parse_http_head() {
       return Head::kError;
     default:
       // A head larger than the whole buffer can never complete.
-      if (start_ == 0 && end_ == buf_.size()) {
+      if (start_ == 0 && end_ == buf_size_) {
         error_status_ = 431;
         error_reason_ = "request head larger than the buffer";
         return Head::kError;
@@ -149,10 +150,10 @@ Connection::Head Connection::parse_http_head() {
 Connection::Head Connection::parse_uwsgi_head() {
   std::size_t have = end_ - start_;
   if (have < kUwsgiHeaderSize) return Head::kNeedMore;
-  std::size_t size = uwsgi_packet_size(buf_.data() + start_);
+  std::size_t size = uwsgi_packet_size(buf_.get() + start_);
   if (have < size) return Head::kNeedMore;
   uwsgi_request_ = Request{};
-  std::string problem = parse_uwsgi_packet(buf_.data() + start_, size, uwsgi_request_);
+  std::string problem = parse_uwsgi_packet(buf_.get() + start_, size, uwsgi_request_);
   start_ += size;
   if (!problem.empty()) {
     error_status_ = 400;
@@ -245,7 +246,7 @@ std::size_t Connection::read_body_bytes(char* out, std::size_t max) {
     }
     if (start_ == end_) recv_some();
     std::size_t n = std::min<std::uint64_t>({max, end_ - start_, uwsgi_body_left_});
-    std::memcpy(out, buf_.data() + start_, n);
+    std::memcpy(out, buf_.get() + start_, n);
     start_ += n;
     uwsgi_body_left_ -= n;
     return n;
@@ -263,7 +264,7 @@ std::size_t Connection::read_body_bytes(char* out, std::size_t max) {
     }
     if (start_ == end_) recv_some();
     HttpRequestParser::Stop stop;
-    start_ += parser_.feed(buf_.data() + start_, end_ - start_, &stop);
+    start_ += parser_.feed(buf_.get() + start_, end_ - start_, &stop);
     if (stop == HttpRequestParser::Stop::kBody) piece_ = parser_.body_piece();
     if (stop == HttpRequestParser::Stop::kComplete) {
       body_done_ = true;
@@ -484,7 +485,7 @@ void Connection::wait(short events, const char* doing) {
 std::size_t Connection::recv_some() {
   if (start_ == end_) start_ = end_ = 0;
   for (;;) {
-    ssize_t n = ::recv(fd_.get(), buf_.data() + end_, buf_.size() - end_, 0);
+    ssize_t n = ::recv(fd_.get(), buf_.get() + end_, buf_size_ - end_, 0);
     if (n > 0) {
       end_ += static_cast<std::size_t>(n);
       return static_cast<std::size_t>(n);

@@ -61,7 +61,7 @@ Master::~Master() = default;
 bool Master::bind_listeners() {
   auto bind_all = [&](const std::vector<ListenAddress>& addresses, Protocol protocol) {
     for (const ListenAddress& a : addresses) {
-      Fd fd = listen_on(a);
+      Fd fd = listen_on(a, config_.server.backlog);
       fd.set_nonblocking(true);
       ListenAddress bound = a.kind == ListenAddress::Kind::kTcp ? local_address(fd) : a;
       spdlog::info("listening on {} ({})", bound.str(), protocol == Protocol::kHttp ? "http" : "uwsgi");
@@ -123,6 +123,12 @@ void Master::spawn_worker(WorkerSlot& slot) {
   options.id = slot.id;
   options.threads = config_.server.threads;
   options.graceful_timeout = config_.lifetime.graceful_timeout;
+  options.max_connections = config_.server.max_connections;
+  options.limits.http.max_header_size = config_.server.max_header_size;
+  options.limits.http.max_body_size = config_.server.max_body_size;
+  options.limits.header_timeout = config_.server.header_timeout;
+  options.limits.keepalive_timeout = config_.server.keepalive_timeout;
+  options.limits.io_timeout = config_.server.io_timeout;
   std::string label = "vassal " + config_.vassal.name + ": worker " + std::to_string(slot.id);
   pid_t pid;
   try {

@@ -95,6 +95,9 @@ TEST(Config, a_minimal_file_gets_the_documented_defaults) {
   EXPECT_EQ(c->app.interpreter, InterpreterMode::kMain);
   EXPECT_EQ(c->server.workers, 2);
   EXPECT_EQ(c->server.threads, 1);
+  EXPECT_EQ(c->server.max_header_size, 32u << 10);
+  EXPECT_EQ(c->server.max_body_size, 0u);
+  EXPECT_EQ(c->server.keepalive_timeout, 5s);
   EXPECT_EQ(c->lifetime.max_worker_lifetime, 1h);
   EXPECT_EQ(c->lifetime.max_requests, 0u);
   EXPECT_EQ(c->lifetime.max_rss, 0u);
@@ -128,6 +131,13 @@ TEST(Config, every_key_is_read_into_its_field_with_paths_resolved_against_the_fi
   EXPECT_EQ(c->server.uwsgi[0].host, "::1");
   EXPECT_EQ(c->server.workers, 4);
   EXPECT_EQ(c->server.threads, 8);
+  EXPECT_EQ(c->server.backlog, 128);
+  EXPECT_EQ(c->server.max_connections, 500);
+  EXPECT_EQ(c->server.max_header_size, 16u << 10);
+  EXPECT_EQ(c->server.max_body_size, 100u << 20);
+  EXPECT_EQ(c->server.header_timeout, 5s);
+  EXPECT_EQ(c->server.keepalive_timeout, 0s);
+  EXPECT_EQ(c->server.io_timeout, 60s);
   EXPECT_EQ(c->lifetime.max_worker_lifetime, 200ms);
   EXPECT_EQ(c->lifetime.max_requests, 1000u);
   EXPECT_EQ(c->lifetime.max_rss, 512ull << 20);
