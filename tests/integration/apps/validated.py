@@ -1,0 +1,86 @@
+"""A test app wrapped in wsgiref.validate: any PEP 3333 violation by the
+server (or by this app) becomes an AssertionError, and so a 500."""
+import json
+import os
+import sys
+from wsgiref.validate import validator
+
+import suzerain
+
+
+def _text(start_response, body, status="200 OK", extra=()):
+    data = body.encode() if isinstance(body, str) else body
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))] + list(extra))
+    return [data]
+
+
+def _read_all(environ):
+    stream = environ["wsgi.input"]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length:
+        return stream.read(length)
+    chunks = []
+    while True:  # chunked: read until the stream ends
+        chunk = stream.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/":
+        return _text(start_response, "hello")
+    if path == "/environ":
+        keys = {k: v for k, v in environ.items() if isinstance(v, (str, bool, int, tuple))}
+        return _text(start_response, json.dumps(keys, default=str), extra=[("X-Env", "1")])
+    if path == "/echo":
+        return _text(start_response, _read_all(environ))
+    if path == "/lines":
+        stream = environ["wsgi.input"]
+        lines = []
+        while True:
+            line = stream.readline()
+            if not line:
+                break
+            lines.append(line.decode())
+        return _text(start_response, json.dumps(lines))
+    if path == "/stream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return (("chunk %d\n" % i).encode() for i in range(5))
+    if path == "/write":
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written ")
+        return [b"then returned"]
+    if path == "/file":
+        start_response("200 OK", [("Content-Type", "text/x-python")])
+        return environ["wsgi.file_wrapper"](open(__file__, "rb"), 8192)
+    if path == "/error":
+        raise RuntimeError("deliberate failure in /error")
+    if path == "/error-after-start":
+        def gen():
+            yield b"partial "
+            raise RuntimeError("deliberate failure after the headers")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return gen()
+    if path == "/exc-info":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            raise ValueError("changed my mind")
+        except ValueError:
+            return _text(lambda s, h: start_response(s, h, sys.exc_info()), "recovered", status="503 Service Unavailable")
+    if path == "/errors":
+        environ["wsgi.errors"].write("a line for the log from wsgi.errors\n")
+        environ["wsgi.errors"].flush()
+        return _text(start_response, "logged")
+    if path == "/worker":
+        return _text(start_response, "%d %s %d" % (suzerain.worker_id(), suzerain.vassal_name(), os.getpid()))
+    if path == "/status/204":
+        start_response("204 No Content", [])
+        return []
+    if path == "/close":
+        return _text(start_response, "bye", extra=[("Connection", "close")])
+    return _text(start_response, "not here: " + path, status="404 Not Found")
+
+
+application = validator(app)
