@@ -162,7 +162,7 @@ void read_server(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   all.insert(all.end(), c.server.uwsgi.begin(), c.server.uwsgi.end());
   for (std::size_t i = 0; i < all.size(); ++i)
     for (std::size_t j = i + 1; j < all.size(); ++j)
-      if (all[i] == all[j])
+      if (all[i] == all[j] && !(all[i].kind == ListenAddress::Kind::kTcp && all[i].port == 0))  // :0 = any free port
         r.error(j < c.server.http.size() ? "http" : "uwsgi", all[j].str() + " is listed twice");
   if (!all.empty() && c.server.workers == 0)
     r.error("workers", "must be at least 1 when the vassal has listeners");

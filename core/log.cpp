@@ -73,7 +73,7 @@ class LineFormatter final : public spdlog::formatter {
       append(out, "}\n");
     } else {
       localtime_r(&t, &tm);
-      fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} {:<8}{} (pid {}): {}\n",
+      fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} {:<8} {} (pid {}): {}\n",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      millis, level_name(msg.level), label_, pid_, text);
     }

@@ -1,7 +1,7 @@
 #pragma once
 // Logging, configured once per process. Every line names the process and
 // the object it is about:
-//   2026-11-22 07:30:01.123 info    emperor (pid 100): vassal hello.toml: started (pid 123)
+//   2026-11-22 07:30:01.123 info     emperor (pid 100): vassal hello.toml: started (pid 123)
 //   {"time":"2026-11-22T07:30:01.123Z","level":"info","process":"vassal hello: worker 3","pid":140,"msg":"..."}
 // Call sites use spdlog::info(...) and friends on the default logger.
 #include <string>

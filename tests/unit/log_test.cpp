@@ -27,7 +27,7 @@ TEST(Log, text_lines_name_level_process_and_pid) {
   init_logging("emperor", LogOptions{.file = file.string()});
   spdlog::warn("vassal {}: started (pid {})", "hello.toml", 123);
   std::string text = slurp(file);
-  EXPECT_NE(text.find("warning emperor (pid " + std::to_string(::getpid()) +
+  EXPECT_NE(text.find("warning  emperor (pid " + std::to_string(::getpid()) +
                       "): vassal hello.toml: started (pid 123)\n"),
             std::string::npos)
       << text;
