@@ -1,5 +1,6 @@
 #include "vassal/uwsgi_packet.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <string_view>
@@ -22,6 +23,7 @@ std::string parse_uwsgi_packet(const char* data, std::size_t len, Request& r) {
   if (data[0] != 0) return "unsupported modifier1 " + std::to_string(static_cast<unsigned char>(data[0]));
   const char* p = data + kUwsgiHeaderSize;
   const char* end = data + len;
+  std::vector<std::pair<std::string, std::string>> folded;
   while (p < end) {
     if (end - p < 2) return "truncated key length";
     std::size_t klen = u16(p);
@@ -34,6 +36,12 @@ std::string parse_uwsgi_packet(const char* data, std::size_t len, Request& r) {
     if (static_cast<std::size_t>(end - p) < vlen) return "truncated value of " + key;
     std::string value(p, vlen);
     p += vlen;
+    // nginx forwards every header as HTTP_*, Content-Length and Content-Type
+    // too; CGI (and PEP 3333) has them only as CONTENT_LENGTH and CONTENT_TYPE.
+    if (key == "HTTP_CONTENT_LENGTH" || key == "HTTP_CONTENT_TYPE") {
+      folded.emplace_back(key.substr(5), std::move(value));
+      continue;
+    }
     if (key == "REQUEST_METHOD") r.method = value;
     else if (key == "REQUEST_URI") r.target = value;
     else if (key == "PATH_INFO") r.path = value;
@@ -52,6 +60,17 @@ std::string parse_uwsgi_packet(const char* data, std::size_t len, Request& r) {
       r.content_length = n;
     }
     r.cgi_vars.emplace_back(std::move(key), std::move(value));
+  }
+  for (auto& [key, value] : folded) {
+    bool present = std::any_of(r.cgi_vars.begin(), r.cgi_vars.end(), [&](const auto& kv) { return kv.first == key; });
+    if (present) continue;
+    if (key == "CONTENT_LENGTH") {
+      std::uint64_t n = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || ptr != value.data() + value.size()) return "bad Content-Length \"" + value + "\"";
+      r.content_length = n;
+    }
+    r.cgi_vars.emplace_back(key, std::move(value));
   }
   if (r.method.empty()) return "no REQUEST_METHOD";
   if (r.path.empty()) {  // PATH_INFO is optional in some front ends: derive it from REQUEST_URI

@@ -255,5 +255,19 @@ TEST_F(Wsgi, an_unread_small_body_is_drained_so_keep_alive_continues) {
   EXPECT_EQ(c.receive()->body, "hello");
 }
 
+TEST_F(Wsgi, a_50_mb_body_streams_through_without_the_worker_growing_by_that_much) {
+  HttpClient c(port());
+  constexpr std::size_t kSize = 50u << 20;
+  c.send("POST /consume HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(kSize) + "\r\n\r\n");
+  std::string block(1 << 20, 'b');
+  for (std::size_t sent = 0; sent < kSize; sent += block.size()) c.send(block);
+  auto r = c.receive(60s);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = nlohmann::json::parse(r->body);
+  EXPECT_EQ(j["bytes"], kSize);
+  EXPECT_LT(j["peak_rss_growth_kib"].get<long>(), 8 * 1024) << "the body was buffered, not streamed";
+}
+
 }  // namespace
 }  // namespace suz::test

@@ -2,7 +2,9 @@
 server (or by this app) becomes an AssertionError, and so a 500."""
 import json
 import os
+import resource
 import sys
+import time
 from wsgiref.validate import validator
 
 import suzerain
@@ -80,6 +82,21 @@ def app(environ, start_response):
         return []
     if path == "/close":
         return _text(start_response, "bye", extra=[("Connection", "close")])
+    if path == "/consume":
+        # Streams the body through in pieces and reports how far the peak
+        # resident memory of this worker moved while doing it.
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        stream, total = environ["wsgi.input"], 0
+        while True:
+            piece = stream.read(65536)
+            if not piece:
+                break
+            total += len(piece)
+        grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        return _text(start_response, json.dumps({"bytes": total, "peak_rss_growth_kib": grown_kib}))
+    if path == "/sleep":
+        time.sleep(float(environ["QUERY_STRING"] or "0.5"))
+        return _text(start_response, "slept")
     return _text(start_response, "not here: " + path, status="404 Not Found")
 
 
