@@ -52,6 +52,11 @@ void PythonPlugin::load_in_master() {
   const VassalConfig& c = s_->config;
   RuntimeOptions options{c.vassal.name, c.app.chdir, c.app.pythonpath, c.app.virtualenv};
   s_->runtime = std::make_unique<Runtime>(options);  // holds the GIL from here
+  // ...until this leaves, whichever way it leaves.
+  struct ReleaseGil {
+    Runtime& runtime;
+    ~ReleaseGil() { runtime.release_gil(); }
+  } release{*s_->runtime};
   s_->interpreters.push_back(PyThreadState_Get()->interp);
   try {
     for (AppEntry& e : s_->apps) {
@@ -67,7 +72,6 @@ void PythonPlugin::load_in_master() {
   Ref gc(PyImport_ImportModule("gc"));
   Ref frozen(gc ? PyObject_CallMethod(gc.get(), "freeze", nullptr) : nullptr);
   if (!frozen) PyErr_Clear();
-  s_->runtime->release_gil();
 }
 
 void PythonPlugin::register_fork_hooks(ForkHooks& hooks) { s_->runtime->register_fork_hooks(hooks); }

@@ -95,7 +95,9 @@ def app(environ, start_response):
         grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
         return _text(start_response, json.dumps({"bytes": total, "peak_rss_growth_kib": grown_kib}))
     if path == "/sleep":
-        time.sleep(float(environ["QUERY_STRING"] or "0.5"))
+        seconds = float(environ["QUERY_STRING"] or "0.5")
+        environ["wsgi.errors"].write("sleeping for %s s\n" % seconds)  # tests wait for this line
+        time.sleep(seconds)
         return _text(start_response, "slept")
     return _text(start_response, "not here: " + path, status="404 Not Found")
 
