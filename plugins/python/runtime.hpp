@@ -40,7 +40,7 @@ class Runtime {
   // started keep running while the C++ loop waits.
   void release_gil();
 
-  // The os.fork() sequence, around every fork of the master:
+  // The sequence os.fork follows, around every fork of the master:
   //   before:       take the GIL with the main thread state; PyOS_BeforeFork()
   //   after_parent: PyOS_AfterFork_Parent(); release the GIL
   //   after_child:  PyOS_AfterFork_Child() (fresh GIL owned by this thread,
