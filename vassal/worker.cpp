@@ -197,15 +197,16 @@ void Worker::accept_from(const Listener& listener) {
       return;  // EAGAIN: a sibling worker won it
     }
     Fd client(fd);
-    if (peer.ss_family != AF_UNIX) {
-      int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    Peer p{addr_text(peer), port_text(peer), listener.address.host, std::to_string(listener.address.port)};
+    if (listener.address.kind == ListenAddress::Kind::kUnix) {
+      p = Peer{"", "", "localhost", ""};
+    } else if (p.local_addr.empty() || p.local_addr == "0.0.0.0" || p.local_addr == "::") {
+      // A wildcard listener: which of our addresses the client reached is per connection.
+      sockaddr_storage local{};
+      socklen_t local_len = sizeof local;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
+      p.local_addr = addr_text(local);
     }
-    sockaddr_storage local{};
-    socklen_t local_len = sizeof local;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
-    Peer p{addr_text(peer), port_text(peer), addr_text(local), port_text(local)};
-    if (p.local_addr == "unix") p.local_addr = "localhost";
 
     if (static_cast<std::size_t>(fd) >= clients_.size()) clients_.resize(static_cast<std::size_t>(fd) + 64);
     auto c = std::make_unique<Client>();

@@ -199,6 +199,25 @@ TEST_F(Wsgi, the_suzerain_module_reports_worker_and_vassal) {
   EXPECT_EQ(r.body.substr(0, 6), "1 app ");
 }
 
+TEST_F(Wsgi, postfork_functions_ran_in_the_worker_serving_the_request) {
+  auto r = request("GET /postfork HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(r.body, "ran in this worker");
+}
+
+TEST_F(Wsgi, start_response_with_exc_info_after_the_headers_reraises_and_cuts_the_response) {
+  HttpClient c(port());
+  c.send("GET /exc-info-late HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_FALSE(c.receive(10s).has_value()) << "the response must not look complete";
+  EXPECT_TRUE(vassal_->process().wait_for_line("ValueError: too late to change the status", 10s));
+}
+
+TEST_F(Wsgi, sys_executable_is_the_real_interpreter_not_a_shim) {
+  auto r = request("GET /sys HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["executable"], SUZERAIN_TEST_PYTHON);
+  EXPECT_EQ(j["path"][0], apps_dir()) << "pythonpath comes first";
+}
+
 TEST_F(Wsgi, status_204_has_no_body_and_no_content_length_added) {
   HttpClient c(port());
   c.send("GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -72,6 +72,13 @@ HttpClient::HttpClient(int port, std::string host) {
   fd_ = connect_to(a);
 }
 
+HttpClient::HttpClient(const std::string& unix_path) {
+  ListenAddress a;
+  a.kind = ListenAddress::Kind::kUnix;
+  a.path = unix_path;
+  fd_ = connect_to(a);
+}
+
 void HttpClient::send(const std::string& bytes) {
   if (!write_all(fd_.get(), bytes.data(), bytes.size()))
     throw std::system_error(errno, std::generic_category(), "send");

@@ -24,6 +24,7 @@ struct HttpResponse {
 class HttpClient {
  public:
   explicit HttpClient(int port, std::string host = "127.0.0.1");
+  explicit HttpClient(const std::string& unix_path);
   // Sends raw bytes.
   void send(const std::string& bytes);
   // Reads exactly one response (or nullopt if the connection closed first or

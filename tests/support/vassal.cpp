@@ -12,14 +12,14 @@ VassalUnderTest::VassalUnderTest(std::string toml, int workers, std::string name
   for (std::size_t at; (at = toml.find("@APPS@")) != std::string::npos;) toml.replace(at, 6, apps_dir());
   auto file = dir_.write(name + ".toml", toml);
   process_ = std::make_unique<Spawned>(std::vector<std::string>{program("vassal"), file.string()});
-  if (toml.find("http") != std::string::npos) {
-    auto m = process_->wait_for_line(R"(listening on [^ ]*:(\d+) \(http\))", 30s);
-    if (m) http_port_ = std::stoi((*m)[1]);
-  }
-  if (toml.find("uwsgi") != std::string::npos) {
-    auto m = process_->wait_for_line(R"(listening on [^ ]*:(\d+) \(uwsgi\))", 30s);
-    if (m) uwsgi_port_ = std::stoi((*m)[1]);
-  }
+  // The first TCP listener of each protocol: its port, chosen by the kernel.
+  auto port_of = [&](const std::string& protocol) {
+    if (toml.find(protocol + " = [\"127.0.0.1:") == std::string::npos) return 0;
+    auto m = process_->wait_for_line("listening on [^ ]*:(\\d+) \\(" + protocol + "\\)", 30s);
+    return m ? std::stoi((*m)[1]) : 0;
+  };
+  http_port_ = port_of("http");
+  uwsgi_port_ = port_of("uwsgi");
   for (int i = 1; i <= workers; ++i) {
     if (!process_->wait_for_line("worker " + std::to_string(i) + " \\(pid \\d+\\): serving", 30s))
       throw std::runtime_error("worker " + std::to_string(i) + " did not start serving:\n" + process_->output());

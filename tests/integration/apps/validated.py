@@ -10,6 +10,14 @@ from wsgiref.validate import validator
 import suzerain
 
 
+_postfork_pids = []
+
+
+@suzerain.postfork
+def _remember_the_fork():
+    _postfork_pids.append(os.getpid())
+
+
 def _text(start_response, body, status="200 OK", extra=()):
     data = body.encode() if isinstance(body, str) else body
     start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))] + list(extra))
@@ -77,6 +85,20 @@ def app(environ, start_response):
         return _text(start_response, "logged")
     if path == "/worker":
         return _text(start_response, "%d %s %d" % (suzerain.worker_id(), suzerain.vassal_name(), os.getpid()))
+    if path == "/postfork":
+        return _text(start_response, "ran in this worker" if os.getpid() in _postfork_pids else "did not run")
+    if path == "/exc-info-late":
+        def gen():
+            yield b"already sent "
+            try:
+                raise ValueError("too late to change the status")
+            except ValueError:
+                start_response("500 Oops", [("Content-Type", "text/plain")], sys.exc_info())  # re-raises: the headers are out
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return gen()
+    if path == "/sys":
+        return _text(start_response, json.dumps({"executable": sys.executable, "prefix": sys.prefix,
+                                                 "path": sys.path}))
     if path == "/status/204":
         start_response("204 No Content", [])
         return []
