@@ -14,7 +14,7 @@ _postfork_pids = []
 
 
 @suzerain.postfork
-def _remember_the_fork():
+def _note_worker_pid():
     _postfork_pids.append(os.getpid())
 
 
