@@ -52,6 +52,7 @@ struct LifetimeConfig {
   std::uint64_t max_rss = 0;                             // bytes; 0 = unlimited
   Duration harakiri{0};                                  // 0 = off
   Duration graceful_timeout = std::chrono::seconds(30);
+  Duration ready_timeout = std::chrono::seconds(60);     // a new worker must be serving by then
 };
 
 struct SpoolerConfig {

@@ -175,7 +175,9 @@ void read_lifetime(Diagnostics& diag, const toml::table& root, VassalConfig& c) 
   r.size("max_rss", c.lifetime.max_rss);
   r.duration("harakiri", c.lifetime.harakiri);
   r.duration("graceful_timeout", c.lifetime.graceful_timeout);
+  r.duration("ready_timeout", c.lifetime.ready_timeout);
   r.finish();
+  if (c.lifetime.ready_timeout.count() == 0) r.error("ready_timeout", "must be more than 0");
 }
 
 void read_spooler(Diagnostics& diag, const toml::table& root, VassalConfig& c) {

@@ -58,6 +58,8 @@ class Connection final : public BodyReader, public ResponseWriter {
 
   int fd() const { return fd_.get(); }
   std::string describe() const;
+  // "GET /path?query" of the request being served (after read_head gave kReady).
+  std::string request_line() const { return request_ ? request_->method + " " + request_->target : ""; }
 
   // BodyReader
   std::size_t read(char* buf, std::size_t max) override;

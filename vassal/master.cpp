@@ -1,6 +1,7 @@
 #include "vassal/master.hpp"
 
 #include <ev.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -11,6 +12,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <random>
 
 #include "core/log.hpp"
 #include "core/socket.hpp"
@@ -19,15 +22,48 @@
 namespace suz {
 
 namespace {
+
 constexpr auto kQuickDeath = std::chrono::seconds(1);  // dying sooner than this counts toward backoff
 constexpr double kMaxBackoff = 10.0;                    // seconds
-constexpr double kKillGrace = 2.0;  // after a quick stop or graceful_timeout, SIGKILL stragglers
+constexpr double kKillGrace = 1.0;          // after graceful_timeout (or a quick stop), SIGKILL
+constexpr double kDumpGrace = 0.2;          // harakiri: time for the stack dump before SIGKILL
+constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loop stopped turning
+
+double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Up to 10% less than the limit, never more: workers born together retire apart.
+double jitter_fraction() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.9, 1.0)(rng);
+}
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+std::uint64_t rss_bytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+  std::uint64_t size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Where a stuck process is blocked in the kernel, for the log.
+std::string where_stuck(pid_t pid) {
+  std::string wchan = read_first_line("/proc/" + std::to_string(pid) + "/wchan");
+  return wchan.empty() || wchan == "0" ? "running" : "blocked in " + wchan;
+}
+
 }  // namespace
 
 struct Master::Watchers {
   std::vector<ev_signal> signals;
   ev_child child;
-  std::vector<ev_timer> respawn;  // one per slot
+  ev_io events;
+  ev_timer scan;
   ev_timer stop_deadline;
 };
 
@@ -40,6 +76,20 @@ struct MasterCallbacks {
       case SIGTERM: m.stop(true); break;
       case SIGINT:
       case SIGQUIT: m.stop(false); break;
+      case SIGHUP:
+        if (m.stopping_) break;
+        spdlog::info("reload requested: replacing every worker, one at a time");
+        m.reload_queue_.clear();
+        for (auto& s : m.slots_)
+          if (!s->removed) m.reload_queue_.push_back(s->id);
+        m.reload_next();
+        break;
+      case SIGTTIN:
+        if (!m.stopping_) m.add_slot();
+        break;
+      case SIGTTOU:
+        if (!m.stopping_) m.remove_slot();
+        break;
       case SIGUSR1:
         reopen_log();
         m.signal_workers(SIGUSR1);
@@ -47,18 +97,50 @@ struct MasterCallbacks {
       default: break;
     }
   }
-  static void respawn(struct ev_loop*, ev_timer* w, int) {
+  static void events(struct ev_loop*, ev_io* w, int) {
     Master& m = of(w->data);
-    std::size_t i = static_cast<std::size_t>(w - m.w_->respawn.data());
-    if (!m.stopping_) m.spawn_worker(m.slots_[i]);
+    WorkerMessage msg;
+    while (::read(m.events_.read.get(), &msg, sizeof msg) == sizeof msg) m.on_message(msg);
   }
+  static void scan(struct ev_loop*, ev_timer* w, int) { of(w->data).scan(); }
   static void stop_deadline(struct ev_loop*, ev_timer* w, int) { of(w->data).on_stop_deadline(); }
+  static void respawn(struct ev_loop*, ev_timer* w, int) {
+    auto* s = static_cast<WorkerSlot*>(w->data);
+    if (!s->master->stopping_ && !s->removed) s->master->spawn(*s);
+  }
+  static void lifetime(struct ev_loop*, ev_timer* w, int) {
+    auto* p = static_cast<WorkerProcess*>(w->data);
+    if (WorkerSlot* s = p->master->slot(p->slot); s && s->active == p->pid)
+      p->master->replace(*s, "lifetime of " + format_duration(p->master->config_.lifetime.max_worker_lifetime) +
+                                 " (less jitter) reached");
+  }
+  static void deadline(struct ev_loop*, ev_timer* w, int) {
+    auto* p = static_cast<WorkerProcess*>(w->data);
+    Master& m = *p->master;
+    if (p->retiring) {
+      m.kill_process(*p, "still running " + format_duration(m.config_.lifetime.graceful_timeout) +
+                             " after being told to stop (" + where_stuck(p->pid) + ")");
+    } else if (!p->ready) {
+      m.kill_process(*p, "not serving " + format_duration(m.config_.lifetime.ready_timeout) + " after the fork (" +
+                             where_stuck(p->pid) + ")");
+    }
+  }
+  static void dump_then_kill(struct ev_loop*, ev_timer* w, int) {
+    auto* p = static_cast<WorkerProcess*>(w->data);
+    ::kill(p->pid, SIGKILL);
+  }
 };
 
 Master::Master(const VassalConfig& config, AppPlugin& plugin, ForkHooks& hooks)
     : config_(config), plugin_(plugin), hooks_(hooks), w_(std::make_unique<Watchers>()) {}
 
-Master::~Master() = default;
+Master::~Master() {
+  for (auto& [pid, p] : processes_) {
+    ev_timer_stop(EV_DEFAULT, &p->lifetime);
+    ev_timer_stop(EV_DEFAULT, &p->deadline);
+    ev_timer_stop(EV_DEFAULT, &p->dump_then_kill);
+  }
+}
 
 bool Master::bind_listeners() {
   auto bind_all = [&](const std::vector<ListenAddress>& addresses, Protocol protocol) {
@@ -98,8 +180,14 @@ ExitCode Master::run() {
   }
   plugin_.register_fork_hooks(hooks_);
 
+  // Shared with every worker: created before the first fork. Room for each
+  // slot's active process and its successor, and for TTIN to add a few.
+  int workers = config_.server.workers;
+  scoreboard_ = std::make_unique<Scoreboard>(2 * workers + 16, config_.server.threads);
+  events_ = make_pipe(O_NONBLOCK);
+
   struct ev_loop* loop = EV_DEFAULT;
-  const int signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
+  const int signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
   w_->signals.resize(std::size(signals));
   for (std::size_t i = 0; i < std::size(signals); ++i) {
     ev_signal_init(&w_->signals[i], MasterCallbacks::signal, signals[i]);
@@ -110,27 +198,68 @@ ExitCode Master::run() {
   ev_child_init(&w_->child, MasterCallbacks::child, 0, 0);  // every child: one place reaps
   w_->child.data = this;
   ev_child_start(loop, &w_->child);
+  ev_io_init(&w_->events, MasterCallbacks::events, events_.read.get(), EV_READ);
+  w_->events.data = this;
+  ev_io_start(loop, &w_->events);
   ev_init(&w_->stop_deadline, MasterCallbacks::stop_deadline);
   w_->stop_deadline.data = this;
+  // Harakiri is checked every tenth of its value; RSS and heartbeats every second.
+  double period = 1.0;
+  if (config_.lifetime.harakiri.count() > 0) period = std::clamp(seconds(config_.lifetime.harakiri) / 10, 0.01, 1.0);
+  ev_timer_init(&w_->scan, MasterCallbacks::scan, period, period);
+  w_->scan.data = this;
+  ev_timer_start(loop, &w_->scan);
 
-  slots_.resize(static_cast<std::size_t>(config_.server.workers));
-  w_->respawn.resize(slots_.size());
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    slots_[i].id = static_cast<int>(i) + 1;
-    ev_init(&w_->respawn[i], MasterCallbacks::respawn);
-    w_->respawn[i].data = this;
-  }
-  for (WorkerSlot& slot : slots_) spawn_worker(slot);
-
+  for (int i = 0; i < workers; ++i) add_slot();
   ev_run(loop, 0);
   spdlog::info("stopped");
   return exit_code_;
 }
 
-void Master::spawn_worker(WorkerSlot& slot) {
+WorkerSlot* Master::slot(int id) {
+  return id >= 1 && id <= static_cast<int>(slots_.size()) ? slots_[static_cast<std::size_t>(id - 1)].get() : nullptr;
+}
+
+void Master::add_slot() {
+  // A slot TTOU removed is reused first, so ids stay 1..workers.
+  for (auto& s : slots_) {
+    if (s->removed && s->active == 0 && s->successor == 0) {
+      s->removed = false;
+      spawn(*s);
+      return;
+    }
+  }
+  auto s = std::make_unique<WorkerSlot>();
+  s->id = static_cast<int>(slots_.size()) + 1;
+  s->master = this;
+  ev_init(&s->respawn, MasterCallbacks::respawn);
+  s->respawn.data = s.get();
+  slots_.push_back(std::move(s));
+  spawn(*slots_.back());
+}
+
+void Master::remove_slot() {
+  for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) {
+    WorkerSlot& s = **it;
+    if (s.removed) continue;
+    s.removed = true;
+    ev_timer_stop(EV_DEFAULT, &s.respawn);
+    spdlog::info("worker {}: removed (TTOU)", s.id);
+    if (s.successor) retire(s.successor);
+    if (s.active) retire(s.active);
+    return;
+  }
+}
+
+void Master::spawn(WorkerSlot& s) {
+  int record = scoreboard_->claim(s.id, s.generation + 1);
+  if (record < 0) {
+    spdlog::error("worker {}: scoreboard full, not starting it", s.id);
+    return;
+  }
   const pid_t master = ::getpid();
   WorkerOptions options;
-  options.id = slot.id;
+  options.id = s.id;
   options.threads = config_.server.threads;
   options.graceful_timeout = config_.lifetime.graceful_timeout;
   options.max_connections = config_.server.max_connections;
@@ -139,7 +268,14 @@ void Master::spawn_worker(WorkerSlot& slot) {
   options.limits.header_timeout = config_.server.header_timeout;
   options.limits.keepalive_timeout = config_.server.keepalive_timeout;
   options.limits.io_timeout = config_.server.io_timeout;
-  std::string label = "vassal " + config_.vassal.name + ": worker " + std::to_string(slot.id);
+  if (config_.lifetime.max_requests)
+    options.max_requests = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::llround(static_cast<double>(config_.lifetime.max_requests) * jitter_fraction())));
+  options.scoreboard = scoreboard_.get();
+  options.record = record;
+  options.notify_fd = events_.write.get();
+  std::string label = "vassal " + config_.vassal.name + ": worker " + std::to_string(s.id);
+
   pid_t pid;
   try {
     pid = fork_process(hooks_, [&]() -> ExitCode {
@@ -160,83 +296,233 @@ void Master::spawn_worker(WorkerSlot& slot) {
       }
     });
   } catch (const ForkError& e) {
-    spdlog::error("worker {}: {}", slot.id, e.what());
-    schedule_respawn(slot);
+    scoreboard_->release(record);
+    spdlog::error("worker {}: {}", s.id, e.what());
+    s.quick_deaths++;
+    schedule_respawn(s);
     return;
   }
-  slot.pid = pid;
-  slot.generation++;
-  slot.born_at = std::chrono::steady_clock::now();
-  slot.stopping = false;
-  spdlog::info("worker {} started (pid {}, generation {})", slot.id, pid, slot.generation);
+  scoreboard_->process(record).pid = pid;
+  auto p = std::make_unique<WorkerProcess>();
+  p->pid = pid;
+  p->slot = s.id;
+  p->record = record;
+  p->generation = ++s.generation;
+  p->born = std::chrono::steady_clock::now();
+  p->master = this;
+  ev_init(&p->lifetime, MasterCallbacks::lifetime);
+  p->lifetime.data = p.get();
+  ev_init(&p->dump_then_kill, MasterCallbacks::dump_then_kill);
+  p->dump_then_kill.data = p.get();
+  ev_timer_init(&p->deadline, MasterCallbacks::deadline, seconds(config_.lifetime.ready_timeout), 0.);
+  p->deadline.data = p.get();
+  ev_timer_start(EV_DEFAULT, &p->deadline);
+  if (s.active == 0) s.active = pid;
+  else s.successor = pid;
+  spdlog::info("worker {} started (pid {}, generation {})", s.id, pid, p->generation);
+  processes_[pid] = std::move(p);
 }
 
-WorkerSlot* Master::slot_of(pid_t pid) {
-  auto it = std::find_if(slots_.begin(), slots_.end(), [&](const WorkerSlot& s) { return s.pid == pid; });
-  return it == slots_.end() ? nullptr : &*it;
+void Master::on_message(const WorkerMessage& m) {
+  auto it = processes_.find(m.pid);
+  if (it == processes_.end()) return;
+  WorkerProcess& p = *it->second;
+  switch (m.event) {
+    case WorkerEvent::kReady:
+      on_ready(p);
+      break;
+    case WorkerEvent::kRequestLimit:
+      if (WorkerSlot* s = slot(p.slot); s && s->active == p.pid && !p.retiring)
+        replace(*s, "served " + std::to_string(scoreboard_->process(p.record).requests.load()) + " requests");
+      break;
+  }
+}
+
+void Master::on_ready(WorkerProcess& p) {
+  if (p.ready || p.retiring) return;
+  p.ready = true;
+  ev_timer_stop(EV_DEFAULT, &p.deadline);
+  if (config_.lifetime.max_worker_lifetime.count() > 0) {
+    ev_timer_set(&p.lifetime, seconds(config_.lifetime.max_worker_lifetime) * jitter_fraction(), 0.);
+    ev_timer_start(EV_DEFAULT, &p.lifetime);
+  }
+  WorkerSlot* s = slot(p.slot);
+  if (!s || s->successor != p.pid) return;
+  // The successor serves: only now is its predecessor told to stop.
+  pid_t old = s->active;
+  s->active = p.pid;
+  s->successor = 0;
+  if (old) retire(old);
+  if (!reload_queue_.empty() && reload_queue_.front() == s->id) {
+    reload_queue_.pop_front();
+    reload_next();
+  }
+}
+
+void Master::replace(WorkerSlot& s, const std::string& why) {
+  if (stopping_ || s.removed || s.successor) return;  // one replacement at a time per slot
+  spdlog::info("worker {} (pid {}): {}; starting its replacement", s.id, s.active, why);
+  spawn(s);
+}
+
+void Master::reload_next() {
+  while (!reload_queue_.empty()) {
+    WorkerSlot* s = slot(reload_queue_.front());
+    if (s && !s->removed && s->active && !s->successor) {
+      replace(*s, "reload");
+      return;
+    }
+    reload_queue_.pop_front();
+  }
+  spdlog::info("reload done");
+}
+
+void Master::retire(pid_t pid) {
+  auto it = processes_.find(pid);
+  if (it == processes_.end() || it->second->retiring) return;
+  WorkerProcess& p = *it->second;
+  p.retiring = true;
+  ev_timer_stop(EV_DEFAULT, &p.lifetime);
+  ::kill(pid, SIGTERM);
+  ev_timer_stop(EV_DEFAULT, &p.deadline);
+  ev_timer_set(&p.deadline, seconds(config_.lifetime.graceful_timeout) + kKillGrace, 0.);
+  ev_timer_start(EV_DEFAULT, &p.deadline);
+}
+
+void Master::kill_process(WorkerProcess& p, const std::string& why) {
+  spdlog::error("worker {} (pid {}): {}; killing it", p.slot, p.pid, why);
+  p.kill_reason = why;
+  ::kill(p.pid, SIGKILL);
+}
+
+void Master::scan() {
+  std::int64_t now = monotonic_ms();
+  for (auto& [pid, pp] : processes_) {
+    WorkerProcess& p = *pp;
+    if (!p.ready || !p.kill_reason.empty()) continue;
+    const ProcessRecord& rec = scoreboard_->process(p.record);
+    bool busy = false;
+    for (int t = 0; t < scoreboard_->threads(); ++t) {
+      std::int64_t started = scoreboard_->thread(p.record, t).request_started_ms.load(std::memory_order_relaxed);
+      if (started == 0) continue;
+      busy = true;
+      Duration ran(now - started);
+      if (config_.lifetime.harakiri.count() > 0 && ran > config_.lifetime.harakiri && !ev_is_active(&p.dump_then_kill)) {
+        // Ask for every Python thread's stack first (faulthandler, installed
+        // in each worker), then kill.
+        p.kill_reason = "harakiri";
+        spdlog::error("worker {} (pid {}): harakiri: \"{}\" on thread {} ran for {} (limit {}); dumping stacks, killing",
+                      p.slot, p.pid, scoreboard_->request_of(p.record, t), t + 1, format_duration(ran),
+                      format_duration(config_.lifetime.harakiri));
+        ::kill(p.pid, SIGUSR2);
+        ev_timer_set(&p.dump_then_kill, kDumpGrace, 0.);
+        ev_timer_start(EV_DEFAULT, &p.dump_then_kill);
+        break;
+      }
+    }
+    if (!p.kill_reason.empty() || p.retiring) continue;
+    if (!busy && now - rec.heartbeat_ms.load() > kHeartbeatTimeoutMs) {
+      kill_process(p, "no heartbeat for " + format_duration(Duration(now - rec.heartbeat_ms.load())) + " (" +
+                          where_stuck(p.pid) + ")");
+      continue;
+    }
+    if (config_.lifetime.max_rss > 0) {
+      std::uint64_t rss = rss_bytes(p.pid);
+      WorkerSlot* s = slot(p.slot);
+      if (rss > config_.lifetime.max_rss && s && s->active == p.pid)
+        replace(*s, "RSS " + format_size(rss) + " over max_rss " + format_size(config_.lifetime.max_rss));
+    }
+  }
 }
 
 void Master::reap(pid_t pid, int status) {
-  WorkerSlot* slot = slot_of(pid);
-  if (!slot) return;  // not ours (a process the app forked and orphaned)
-  slot->pid = 0;
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) return;  // not ours (a process the app forked and orphaned)
+  std::unique_ptr<WorkerProcess> p = std::move(it->second);
+  processes_.erase(it);
+  ev_timer_stop(EV_DEFAULT, &p->lifetime);
+  ev_timer_stop(EV_DEFAULT, &p->deadline);
+  ev_timer_stop(EV_DEFAULT, &p->dump_then_kill);
+  scoreboard_->release(p->record);
+  WorkerSlot* s = slot(p->slot);
   std::string how = describe_wait_status(status);
-  bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
   if (stopping_) {
-    spdlog::info("worker {} (pid {}) {}", slot->id, pid, how);
-    bool all_gone = std::all_of(slots_.begin(), slots_.end(), [](const WorkerSlot& s) { return s.pid == 0; });
-    if (all_gone) ev_break(EV_DEFAULT, EVBREAK_ALL);
+    spdlog::info("worker {} (pid {}) {}", p->slot, pid, how);
+    check_all_gone();
+    return;
+  }
+  if (p->retiring && p->kill_reason.empty()) {
+    spdlog::info("worker {} (pid {}) retired: {}", p->slot, pid, how);
     return;
   }
   if (WIFEXITED(status) && is_permanent_failure(WEXITSTATUS(status))) {
-    spdlog::critical("worker {} (pid {}) {}: restarting cannot help, stopping the vassal", slot->id, pid, how);
+    spdlog::critical("worker {} (pid {}) {}: restarting cannot help, stopping the vassal", p->slot, pid, how);
     exit_code_ = static_cast<ExitCode>(WEXITSTATUS(status));
     stop(false);
     return;
   }
-  bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-  if (killed) spdlog::error("worker {} (pid {}) {} (out of memory?)", slot->id, pid, how);
-  else if (clean) spdlog::info("worker {} (pid {}) {}", slot->id, pid, how);
-  else spdlog::warn("worker {} (pid {}) {}", slot->id, pid, how);
-  bool quick = std::chrono::steady_clock::now() - slot->born_at < kQuickDeath;
-  slot->quick_deaths = quick ? slot->quick_deaths + 1 : 0;
-  schedule_respawn(*slot);
+  bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!p->kill_reason.empty()) spdlog::error("worker {} (pid {}) {} ({})", p->slot, pid, how, p->kill_reason);
+  else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) spdlog::error("worker {} (pid {}) {} (out of memory?)", p->slot, pid, how);
+  else if (clean) spdlog::info("worker {} (pid {}) {}", p->slot, pid, how);
+  else spdlog::warn("worker {} (pid {}) {}", p->slot, pid, how);
+  if (!s || s->removed) return;
+
+  bool quick = !p->ready || std::chrono::steady_clock::now() - p->born < kQuickDeath;
+  s->quick_deaths = quick ? s->quick_deaths + 1 : 0;
+  if (s->successor == pid) {
+    s->successor = 0;  // the active process keeps serving; try the replacement again
+  } else if (s->active == pid) {
+    s->active = s->successor;  // a starting successor takes over when ready
+    s->successor = 0;
+    if (s->active) return;
+  } else {
+    return;
+  }
+  schedule_respawn(*s);
 }
 
-void Master::schedule_respawn(WorkerSlot& slot) {
-  std::size_t i = static_cast<std::size_t>(&slot - slots_.data());
-  if (slot.quick_deaths == 0) {
-    spawn_worker(slot);
+void Master::schedule_respawn(WorkerSlot& s) {
+  if (s.quick_deaths == 0) {
+    spawn(s);
     return;
   }
   // A crash loop: back off exponentially instead of forking as fast as we can.
-  double delay = std::min(kMaxBackoff, 0.1 * std::pow(2.0, slot.quick_deaths - 1));
-  spdlog::warn("worker {} died {} time(s) in a row right after starting; respawning in {:.1f}s", slot.id,
-               slot.quick_deaths, delay);
-  ev_timer_set(&w_->respawn[i], delay, 0.);
-  ev_timer_start(EV_DEFAULT, &w_->respawn[i]);
+  double delay = std::min(kMaxBackoff, 0.1 * std::pow(2.0, s.quick_deaths - 1));
+  spdlog::warn("worker {} died {} time(s) in a row right after starting; respawning in {:.1f}s", s.id,
+               s.quick_deaths, delay);
+  ev_timer_stop(EV_DEFAULT, &s.respawn);
+  ev_timer_set(&s.respawn, delay, 0.);
+  ev_timer_start(EV_DEFAULT, &s.respawn);
 }
 
 void Master::signal_workers(int sig) {
-  for (WorkerSlot& s : slots_)
-    if (s.pid > 0) ::kill(s.pid, sig);
+  for (auto& [pid, p] : processes_) ::kill(pid, sig);
 }
 
 void Master::stop(bool graceful) {
   bool already = stopping_;
   stopping_ = true;
-  for (ev_timer& t : w_->respawn) ev_timer_stop(EV_DEFAULT, &t);
+  reload_queue_.clear();
+  for (auto& s : slots_) ev_timer_stop(EV_DEFAULT, &s->respawn);
+  for (auto& [pid, p] : processes_) {
+    ev_timer_stop(EV_DEFAULT, &p->lifetime);
+    ev_timer_stop(EV_DEFAULT, &p->deadline);
+  }
   spdlog::info("{} stop requested", graceful ? "graceful" : "quick");
   signal_workers(graceful ? SIGTERM : SIGINT);
   if (!already || !graceful) {
-    double grace = graceful ? std::chrono::duration<double>(config_.lifetime.graceful_timeout).count() + kKillGrace
-                            : kKillGrace;
+    double grace = graceful ? seconds(config_.lifetime.graceful_timeout) + kKillGrace : kKillGrace;
     ev_timer_stop(EV_DEFAULT, &w_->stop_deadline);
     ev_timer_set(&w_->stop_deadline, grace, 0.);
     ev_timer_start(EV_DEFAULT, &w_->stop_deadline);
   }
-  if (std::all_of(slots_.begin(), slots_.end(), [](const WorkerSlot& s) { return s.pid == 0; }))
-    ev_break(EV_DEFAULT, EVBREAK_ALL);
+  check_all_gone();
+}
+
+void Master::check_all_gone() {
+  if (stopping_ && processes_.empty()) ev_break(EV_DEFAULT, EVBREAK_ALL);
 }
 
 void Master::on_stop_deadline() {

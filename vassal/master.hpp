@@ -1,20 +1,28 @@
 #pragma once
 // The vassal master: binds the listeners, loads the app once, forks the
-// workers and keeps them running. Its libev loop (the default loop: the only
-// one that sees signals and children) is the single place where children are
-// reaped. Signal handlers only record; all work happens in the loop.
+// workers and keeps the right number of them serving. Its libev loop (the
+// default loop: the only one that sees signals and children) is the single
+// place where children are reaped. Signal handlers only record; all work
+// happens in the loop.
 //
 //   TERM       graceful stop: workers finish in-flight requests, then exit
 //   INT, QUIT  quick stop
+//   HUP        graceful reload: every worker replaced, one at a time, capacity kept
+//   TTIN/TTOU  one worker more / less
 //   USR1       reopen log files (and tell the workers)
+#include <deque>
+#include <map>
 #include <memory>
 #include <vector>
 
 #include "core/config.hpp"
 #include "core/exit_code.hpp"
+#include "core/fd.hpp"
 #include "core/fork.hpp"
 #include "vassal/app.hpp"
 #include "vassal/listener.hpp"
+#include "vassal/scoreboard.hpp"
+#include "vassal/worker_events.hpp"
 #include "vassal/worker_slot.hpp"
 
 namespace suz {
@@ -26,27 +34,41 @@ class Master {
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
 
-  // Binds, loads, serves until stopped. Throws nothing: failures become the
-  // exit code (kBootError for sockets, kAppLoadError for the app).
+  // Binds, loads, serves until stopped. Failures become the exit code
+  // (kBootError for sockets, kAppLoadError for the app).
   ExitCode run();
 
  private:
   friend struct MasterCallbacks;
 
   bool bind_listeners();
-  void spawn_worker(WorkerSlot& slot);
+  void add_slot();
+  void spawn(WorkerSlot& slot);
+  void on_message(const WorkerMessage& m);
+  void on_ready(WorkerProcess& p);
+  void replace(WorkerSlot& slot, const std::string& why);
+  void retire(pid_t pid);
+  void kill_process(WorkerProcess& p, const std::string& why);
   void reap(pid_t pid, int status);
   void schedule_respawn(WorkerSlot& slot);
+  void scan();
+  void reload_next();
+  void remove_slot();
   void stop(bool graceful);
   void signal_workers(int sig);
   void on_stop_deadline();
-  WorkerSlot* slot_of(pid_t pid);
+  void check_all_gone();
+  WorkerSlot* slot(int id);
 
   const VassalConfig& config_;
   AppPlugin& plugin_;
   ForkHooks& hooks_;
   std::vector<Listener> listeners_;
-  std::vector<WorkerSlot> slots_;
+  std::unique_ptr<Scoreboard> scoreboard_;
+  Pipe events_;  // workers -> master (WorkerMessage)
+  std::vector<std::unique_ptr<WorkerSlot>> slots_;
+  std::map<pid_t, std::unique_ptr<WorkerProcess>> processes_;
+  std::deque<int> reload_queue_;  // slot ids still to replace for HUP
   bool stopping_ = false;
   ExitCode exit_code_ = ExitCode::kOk;
 

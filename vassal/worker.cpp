@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "core/log.hpp"
+#include "vassal/worker_events.hpp"
 
 namespace suz {
 
@@ -37,8 +38,6 @@ std::string addr_text(const sockaddr_storage& ss) {
   return host;
 }
 
-enum class Outcome { kPark, kClose };
-
 }  // namespace
 
 struct Worker::Client {
@@ -55,6 +54,7 @@ struct Worker::Watchers {
   ev_async returned;
   ev_timer graceful;
   ev_timer accept_pause;
+  ev_timer heartbeat;
   Fd signal_fd;
 };
 
@@ -81,6 +81,7 @@ struct WorkerCallbacks {
                  format_duration(of(w->data).options_.graceful_timeout));
     ev_break(loop, EVBREAK_ALL);
   }
+  static void heartbeat(struct ev_loop*, ev_timer* w, int) { of(w->data).heartbeat(); }
   static void accept_resume(struct ev_loop*, ev_timer* w, int) {
     Worker& worker = of(w->data);
     if (!worker.retiring_) worker.set_accepting(true);
@@ -152,7 +153,17 @@ ExitCode Worker::run() {
   } else {
     for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { app_thread(i); });
   }
+  ev_timer_init(&w_->heartbeat, WorkerCallbacks::heartbeat, 1., 1.);
+  w_->heartbeat.data = this;
+  ev_timer_start(loop_, &w_->heartbeat);
   spdlog::info("serving ({} thread{})", options_.threads, options_.threads == 1 ? "" : "s");
+  if (options_.scoreboard) {
+    ProcessRecord& r = options_.scoreboard->process(options_.record);
+    r.pid = ::getpid();
+    r.heartbeat_ms = monotonic_ms();
+    r.state = WorkerState::kReady;
+    notify_master(options_.notify_fd, WorkerEvent::kReady);
+  }
 
   ev_run(loop_, 0);
 
@@ -279,26 +290,36 @@ void Worker::close(Client* c) {
   maybe_finish();
 }
 
-namespace {
-
-Outcome serve_until_idle(Connection& conn, AppPlugin& plugin, int thread, const std::vector<MountPoint>& mounts,
-                         const std::atomic<bool>& retiring) {
+bool Worker::serve_until_idle(Connection& conn, int thread) {
+  ProcessRecord* record = options_.scoreboard ? &options_.scoreboard->process(options_.record) : nullptr;
+  ThreadRecord* slot = record ? &options_.scoreboard->thread(options_.record, thread) : nullptr;
   for (;;) {
-    if (!conn.serve(plugin, thread, mounts) || retiring.load()) return Outcome::kClose;
+    if (slot) {  // what harakiri and the stats read
+      std::string line = conn.request_line();
+      std::size_t n = std::min(line.size(), sizeof(slot->request) - 1);
+      std::memcpy(slot->request, line.data(), n);
+      slot->request[n] = '\0';
+      slot->request_started_ms.store(monotonic_ms(), std::memory_order_relaxed);
+    }
+    bool keep = conn.serve(plugin_, thread, mounts_);
+    if (slot) {
+      slot->request_started_ms.store(0, std::memory_order_relaxed);
+      std::uint64_t served = record->requests.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (options_.max_requests && served == options_.max_requests) notify_master(options_.notify_fd, WorkerEvent::kRequestLimit);
+    }
+    if (!keep || retiring_.load()) return false;
     switch (conn.read_head(/*read_socket=*/false)) {  // a pipelined request may be buffered
       case Connection::Head::kReady: continue;
-      case Connection::Head::kNeedMore: return Outcome::kPark;
-      case Connection::Head::kError: conn.send_error(); return Outcome::kClose;
-      case Connection::Head::kClosed: return Outcome::kClose;
+      case Connection::Head::kNeedMore: return true;
+      case Connection::Head::kError: conn.send_error(); return false;
+      case Connection::Head::kClosed: return false;
     }
   }
 }
 
-}  // namespace
-
 void Worker::dispatch(Client* c) {
   if (options_.threads == 1) {
-    after_serve(c, serve_until_idle(*c->conn, plugin_, 0, mounts_, retiring_) == Outcome::kPark);
+    after_serve(c, serve_until_idle(*c->conn, 0));
     return;
   }
   ++busy_;
@@ -329,7 +350,7 @@ void Worker::app_thread(int index) {
       c = work_.front();
       work_.pop_front();
     }
-    bool keep = serve_until_idle(*c->conn, plugin_, index, mounts_, retiring_) == Outcome::kPark;
+    bool keep = serve_until_idle(*c->conn, index);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       returned_.emplace_back(c, keep);
@@ -353,9 +374,14 @@ void Worker::collect_returned() {
     set_accepting(true);
 }
 
+void Worker::heartbeat() {
+  if (options_.scoreboard) options_.scoreboard->process(options_.record).heartbeat_ms = monotonic_ms();
+}
+
 void Worker::begin_graceful_stop() {
   if (retiring_) return;
   retiring_ = true;
+  if (options_.scoreboard) options_.scoreboard->process(options_.record).state = WorkerState::kRetiring;
   set_accepting(false);
   spdlog::info("stopping: finishing {} request(s) in flight", busy_);
   // Idle keep-alive connections carry no request: close them now.

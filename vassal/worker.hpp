@@ -20,6 +20,7 @@
 #include "vassal/app.hpp"
 #include "vassal/connection.hpp"
 #include "vassal/listener.hpp"
+#include "vassal/scoreboard.hpp"
 
 
 
@@ -33,6 +34,10 @@ struct WorkerOptions {
   int max_connections = 1000;
   Duration graceful_timeout = std::chrono::seconds(30);
   ServerLimits limits;
+  std::uint64_t max_requests = 0;  // this process's limit (jitter applied); 0: unlimited
+  Scoreboard* scoreboard = nullptr;
+  int record = -1;       // this process's record in the scoreboard
+  int notify_fd = -1;    // write end of the master's event pipe
 };
 
 class Worker {
@@ -63,6 +68,8 @@ class Worker {
   void collect_returned();
   void app_thread(int index);
   void maybe_finish();
+  bool serve_until_idle(Connection& conn, int thread);  // true: park the connection
+  void heartbeat();
 
   AppPlugin& plugin_;
   const std::vector<Listener>& listeners_;

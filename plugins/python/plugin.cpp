@@ -81,6 +81,14 @@ void PythonPlugin::start_worker(int worker_id, int threads) {
   process_facts().worker_id = worker_id;
   PyThreadState* main = PyThreadState_Get();
   try {
+    // SIGUSR2 dumps every Python thread's stack to stderr: the master sends it
+    // before killing a worker for harakiri, so the log says where it was stuck.
+    Ref scope(PyDict_New());
+    PyDict_SetItemString(scope.get(), "__builtins__", PyEval_GetBuiltins());
+    Ref dumped(PyRun_String("import faulthandler, signal\n"
+                            "faulthandler.register(signal.SIGUSR2, all_threads=True, chain=False)\n",
+                            Py_file_input, scope.get(), scope.get()));
+    if (!dumped) throw PythonError("cannot install the stack dump handler");
     run_postfork_hooks();  // for the apps loaded in the master
     std::vector<std::string> paths;
     for (const auto& p : s_->config.app.pythonpath) paths.push_back(p.string());

@@ -1,0 +1,72 @@
+#include "vassal/scoreboard.hpp"
+
+#include <time.h>
+
+#include <cstring>
+#include <new>
+
+namespace suz {
+
+std::int64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+static_assert(std::atomic<std::int64_t>::is_always_lock_free, "records live in shared memory across processes");
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+
+std::size_t Scoreboard::stride() const {
+  return sizeof(ProcessRecord) + static_cast<std::size_t>(threads_) * sizeof(ThreadRecord);
+}
+
+Scoreboard::Scoreboard(int capacity, int threads)
+    : capacity_(capacity), threads_(threads), memory_(static_cast<std::size_t>(capacity) * stride()) {
+  for (int i = 0; i < capacity_; ++i) {
+    new (&process(i)) ProcessRecord();
+    for (int t = 0; t < threads_; ++t) new (&thread(i, t)) ThreadRecord();
+  }
+}
+
+ProcessRecord& Scoreboard::process(int index) const {
+  return *reinterpret_cast<ProcessRecord*>(static_cast<char*>(memory_.data()) + static_cast<std::size_t>(index) * stride());
+}
+
+ThreadRecord& Scoreboard::thread(int index, int t) const {
+  char* base = reinterpret_cast<char*>(&process(index)) + sizeof(ProcessRecord);
+  return *reinterpret_cast<ThreadRecord*>(base + static_cast<std::size_t>(t) * sizeof(ThreadRecord));
+}
+
+int Scoreboard::claim(int slot, int generation) {
+  for (int i = 0; i < capacity_; ++i) {
+    ProcessRecord& p = process(i);
+    if (p.state.load() != WorkerState::kFree) continue;
+    p.pid = 0;
+    p.slot = slot;
+    p.generation = generation;
+    p.born_ms = monotonic_ms();
+    p.requests = 0;
+    p.heartbeat_ms = p.born_ms;
+    for (int t = 0; t < threads_; ++t) {
+      thread(i, t).request_started_ms = 0;
+      thread(i, t).request[0] = '\0';
+    }
+    p.state = WorkerState::kStarting;
+    return i;
+  }
+  return -1;
+}
+
+void Scoreboard::release(int index) {
+  process(index).pid = 0;
+  process(index).state = WorkerState::kFree;
+}
+
+std::string Scoreboard::request_of(int index, int t) const {
+  char copy[sizeof(ThreadRecord::request)];
+  std::memcpy(copy, thread(index, t).request, sizeof copy);
+  copy[sizeof copy - 1] = '\0';
+  return copy;
+}
+
+}  // namespace suz

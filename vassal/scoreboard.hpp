@@ -1,0 +1,63 @@
+#pragma once
+// The workers' scoreboard: shared memory created by the master before its
+// first fork, written by workers, read by the master (harakiri, heartbeat,
+// stats). One record per worker process (a slot can briefly have two: the
+// retiring one and its successor), each followed by one record per thread.
+//
+// Writers use relaxed atomics for numbers; the request line is a plain char
+// array a reader may see half-written, which is fine for a diagnostic.
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "core/shared_memory.hpp"
+
+namespace suz {
+
+// CLOCK_MONOTONIC in milliseconds: comparable across the master and workers.
+std::int64_t monotonic_ms();
+
+enum class WorkerState : std::int32_t { kFree = 0, kStarting, kReady, kRetiring };
+
+struct ThreadRecord {
+  std::atomic<std::int64_t> request_started_ms{0};  // 0: idle
+  char request[120] = {};                           // "GET /path", truncated
+};
+
+struct ProcessRecord {
+  std::atomic<pid_t> pid{0};
+  std::atomic<WorkerState> state{WorkerState::kFree};
+  std::int32_t slot = 0;
+  std::int32_t generation = 0;
+  std::int64_t born_ms = 0;
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::int64_t> heartbeat_ms{0};
+};
+
+class Scoreboard {
+ public:
+  Scoreboard(int capacity, int threads);
+
+  int capacity() const { return capacity_; }
+  int threads() const { return threads_; }
+  ProcessRecord& process(int index) const;
+  ThreadRecord& thread(int index, int thread) const;
+
+  // Master: a free record for a new worker (reset), or -1 when full.
+  int claim(int slot, int generation);
+  // Master: the record's process is gone.
+  void release(int index);
+
+  // The request of a thread, safe to print ("GET /x" or "").
+  std::string request_of(int index, int thread) const;
+
+ private:
+  std::size_t stride() const;
+  int capacity_;
+  int threads_;
+  SharedMemory memory_;
+};
+
+}  // namespace suz
