@@ -511,7 +511,9 @@ void Master::stop(bool graceful) {
     ev_timer_stop(EV_DEFAULT, &p->deadline);
   }
   spdlog::info("{} stop requested", graceful ? "graceful" : "quick");
-  signal_workers(graceful ? SIGTERM : SIGINT);
+  // A worker not serving yet has no request to finish (and may be stuck
+  // before it reads its signals): it is killed, not asked.
+  for (auto& [pid, p] : processes_) ::kill(pid, p->ready ? (graceful ? SIGTERM : SIGINT) : SIGKILL);
   if (!already || !graceful) {
     double grace = graceful ? seconds(config_.lifetime.graceful_timeout) + kKillGrace : kKillGrace;
     ev_timer_stop(EV_DEFAULT, &w_->stop_deadline);

@@ -307,7 +307,10 @@ bool Worker::serve_until_idle(Connection& conn, int thread) {
       std::uint64_t served = record->requests.fetch_add(1, std::memory_order_relaxed) + 1;
       if (options_.max_requests && served == options_.max_requests) notify_master(options_.notify_fd, WorkerEvent::kRequestLimit);
     }
-    if (!keep || retiring_.load()) return false;
+    // A response that promised keep-alive is kept to its word even if the
+    // worker started stopping meanwhile: the client may be sending its next
+    // request already, which then gets "Connection: close".
+    if (!keep) return false;
     switch (conn.read_head(/*read_socket=*/false)) {  // a pipelined request may be buffered
       case Connection::Head::kReady: continue;
       case Connection::Head::kNeedMore: return true;
@@ -332,7 +335,7 @@ void Worker::dispatch(Client* c) {
 }
 
 void Worker::after_serve(Client* c, bool keep) {
-  if (!keep || retiring_ || options_.limits.keepalive_timeout.count() == 0) {
+  if (!keep || options_.limits.keepalive_timeout.count() == 0) {
     close(c);
     return;
   }
@@ -383,12 +386,10 @@ void Worker::begin_graceful_stop() {
   retiring_ = true;
   if (options_.scoreboard) options_.scoreboard->process(options_.record).state = WorkerState::kRetiring;
   set_accepting(false);
-  spdlog::info("stopping: finishing {} request(s) in flight", busy_);
-  // Idle keep-alive connections carry no request: close them now.
-  for (auto& slot : clients_) {
-    Client* c = slot.get();
-    if (c && ev_is_active(&c->io) && !c->conn->mid_head()) close(c);
-  }
+  spdlog::info("stopping: finishing {} request(s) in flight, {} connection(s) open", busy_, open_clients_);
+  // Idle keep-alive connections are not closed here: a client may be sending
+  // its next request on one right now, and would see it cut. Each gets its
+  // next response with "Connection: close", or is closed by keepalive_timeout.
   ev_timer_init(&w_->graceful, WorkerCallbacks::graceful_expired, seconds(options_.graceful_timeout), 0.);
   w_->graceful.data = this;
   ev_timer_start(loop_, &w_->graceful);

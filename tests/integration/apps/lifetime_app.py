@@ -1,0 +1,18 @@
+"""An app for the lifetime tests: cheap requests, a slow one, one that grows."""
+import os
+import time
+
+_hoard = []
+
+
+def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/sleep":
+        seconds = float(environ.get("QUERY_STRING") or "1")
+        environ["wsgi.errors"].write("sleeping for %s s\n" % seconds)
+        time.sleep(seconds)
+    elif path == "/grow":
+        _hoard.append(bytearray(64 << 20))  # 64 MiB, touched: resident
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
