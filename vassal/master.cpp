@@ -277,6 +277,7 @@ void Master::spawn(WorkerSlot& s) {
   std::string label = "vassal " + config_.vassal.name + ": worker " + std::to_string(s.id);
 
   pid_t pid;
+  auto fork_started = std::chrono::steady_clock::now();
   try {
     pid = fork_process(hooks_, [&]() -> ExitCode {
       // Die with the master, even if it is SIGKILLed; and if it already died
@@ -303,6 +304,14 @@ void Master::spawn(WorkerSlot& s) {
     return;
   }
   scoreboard_->process(record).pid = pid;
+  // A fork whose before-hooks waited (for the GIL, a logging lock) took long:
+  // say so, and re-read the clock so the new worker's deadlines start now,
+  // not when this loop iteration began.
+  auto fork_took = std::chrono::steady_clock::now() - fork_started;
+  if (fork_took > std::chrono::seconds(1))
+    spdlog::warn("worker {}: forking took {}", s.id,
+                 format_duration(std::chrono::duration_cast<Duration>(fork_took)));
+  ev_now_update(EV_DEFAULT);
   auto p = std::make_unique<WorkerProcess>();
   p->pid = pid;
   p->slot = s.id;

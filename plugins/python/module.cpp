@@ -59,6 +59,61 @@ def _install_stdio():
     _sys.stderr = _sys.__stderr__ = _lockfree_stream(2, _sys.stderr)
 
 
+# ---- fork safety beyond what CPython's own at-fork handlers do ----
+
+_held_handlers = []
+
+
+def _before_forking():
+    """Holds every logging handler's lock across the fork. logging re-creates
+    its handler locks in the child, but not the lock of the file a handler
+    writes to: a thread inside emit() at the fork would leave that file's
+    buffer locked in the child forever. Holding the handler locks means no
+    thread is inside emit() when the fork happens."""
+    logging = _sys.modules.get("logging")
+    if logging is None:
+        return
+    for ref in list(getattr(logging, "_handlerList", ())):
+        handler = ref()
+        lock = getattr(handler, "lock", None)
+        # The timeout bounds a cycle with a thread that logs from inside emit().
+        if lock is not None and lock.acquire(timeout=1.0):
+            _held_handlers.append(lock)
+
+
+def _after_forking_in_parent():
+    while _held_handlers:
+        _held_handlers.pop().release()
+
+
+def _after_forking_in_child():
+    # logging's own after-fork handler re-created the handler locks.
+    _held_handlers.clear()
+    _forget_dead_imports()
+
+
+def _forget_dead_imports():
+    """A thread that was importing a module at the fork does not exist here,
+    but importlib's lock for that module still names it as owner: the next
+    import of the module would wait forever. Forget such locks (the next
+    import makes a fresh one), and forget modules whose import never finished,
+    so they are imported afresh. Only importlib's registry and sys.modules are
+    touched, not the locks themselves, whose insides differ across versions."""
+    import _thread
+    import importlib._bootstrap as bootstrap
+    me = _thread.get_ident()
+    for name, ref in list(getattr(bootstrap, "_module_locks", {}).items()):
+        lock = ref()
+        owner = getattr(lock, "owner", None)
+        if owner is None or owner == me:
+            continue
+        bootstrap._module_locks.pop(name, None)
+        module = _sys.modules.get(name)
+        spec = getattr(module, "__spec__", None)
+        if module is not None and getattr(spec, "_initializing", False):
+            del _sys.modules[name]
+
+
 class ErrorStream:
     """wsgi.errors: each line becomes one log line of the worker."""
 
@@ -177,6 +232,17 @@ void prepare_interpreter(const std::vector<std::string>& pythonpath) {
   PyObject* sys_path = PySys_GetObject("path");  // borrowed
   if (!sys_path || PySequence_SetSlice(sys_path, 0, 0, paths.get()) < 0)
     throw PythonError("cannot set sys.path");
+}
+
+void call_fork_helper(const char* name) {
+  // Called from fork hooks: failures are reported, never thrown (the fork
+  // must go on, and the child must not die of a diagnostic).
+  Ref m(PyImport_ImportModule("suzerain"));
+  Ref result(m ? PyObject_CallMethod(m.get(), name, nullptr) : nullptr);
+  if (!result) {
+    std::string trace = take_traceback();
+    spdlog::error("suzerain.{} failed: {}", name, trace);
+  }
 }
 
 void run_postfork_hooks() {

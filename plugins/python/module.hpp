@@ -25,6 +25,10 @@ void register_suzerain_module();
 // paths to sys.path. Requires the GIL; throws PythonError.
 void prepare_interpreter(const std::vector<std::string>& pythonpath);
 
+// Runs suzerain.<name>() (_before_forking, _after_forking_in_parent, _after_forking_in_child)
+// in the current interpreter; GIL held. Failures are logged, not thrown.
+void call_fork_helper(const char* name);
+
 // Calls every function registered with @suzerain.postfork in the current
 // interpreter, in registration order. Throws PythonError on the first failure.
 void run_postfork_hooks();

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "core/fork.hpp"
@@ -71,15 +74,26 @@ void Runtime::register_fork_hooks(ForkHooks& hooks) {
       .owner = "python",
       .before =
           [this] {
+            auto waiting = std::chrono::steady_clock::now();
             PyEval_RestoreThread(main_);
+            auto waited = std::chrono::steady_clock::now() - waiting;
+            if (waited > std::chrono::milliseconds(500))  // the logging hook has not locked the sinks yet
+              spdlog::warn("before fork: waited {} ms for the GIL",
+                           std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+            call_fork_helper("_before_forking");  // may wait (GIL released) for logging threads
             PyOS_BeforeFork();
           },
       .after_parent =
           [this] {
             PyOS_AfterFork_Parent();
+            call_fork_helper("_after_forking_in_parent");
             main_ = PyEval_SaveThread();
           },
-      .after_child = [] { PyOS_AfterFork_Child(); },
+      .after_child =
+          [] {
+            PyOS_AfterFork_Child();
+            call_fork_helper("_after_forking_in_child");
+          },
   });
 }
 

@@ -40,12 +40,15 @@ class Runtime {
   // started keep running while the C++ loop waits.
   void release_gil();
 
-  // The sequence os.fork follows, around every fork of the master:
-  //   before:       take the GIL with the main thread state; PyOS_BeforeFork()
-  //   after_parent: PyOS_AfterFork_Parent(); release the GIL
+  // The sequence os.fork follows, around every fork of the master, plus
+  // what CPython leaves undone (suzerain._before_forking and friends):
+  //   before:       take the GIL with the main thread state; hold logging's
+  //                 handler locks; PyOS_BeforeFork()
+  //   after_parent: PyOS_AfterFork_Parent(); release them; release the GIL
   //   after_child:  PyOS_AfterFork_Child() (fresh GIL owned by this thread,
   //                 dead threads' states dropped, import lock reset,
-  //                 os.register_at_fork child handlers run)
+  //                 os.register_at_fork child handlers run); forget import
+  //                 locks owned by threads that do not exist in the child
   // The child leaves the hooks holding the GIL with the main thread state;
   // its entry point releases it once the process is set up.
   void register_fork_hooks(ForkHooks& hooks);

@@ -15,12 +15,13 @@ extern char** environ;
 
 namespace suz::test {
 
-Spawned::Spawned(std::vector<std::string> argv, std::string cwd) {
+Spawned::Spawned(std::vector<std::string> argv, std::string cwd, bool discard_stdout) {
   Pipe err = make_pipe();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, err.write.get(), 1);
+  if (discard_stdout) posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  else posix_spawn_file_actions_adddup2(&actions, err.write.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err.write.get(), 2);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<char*> args;

@@ -17,7 +17,8 @@ namespace suz::test {
 
 class Spawned {
  public:
-  Spawned(std::vector<std::string> argv, std::string cwd = "");
+  // discard_stdout: only stderr is captured (a program that prints a flood).
+  explicit Spawned(std::vector<std::string> argv, std::string cwd = "", bool discard_stdout = false);
   ~Spawned();
   Spawned(const Spawned&) = delete;
   Spawned& operator=(const Spawned&) = delete;

@@ -8,10 +8,10 @@ namespace suz::test {
 
 std::string apps_dir() { return (source_dir() / "tests/integration/apps").string(); }
 
-VassalUnderTest::VassalUnderTest(std::string toml, int workers, std::string name) {
+VassalUnderTest::VassalUnderTest(std::string toml, int workers, std::string name, bool discard_stdout) {
   for (std::size_t at; (at = toml.find("@APPS@")) != std::string::npos;) toml.replace(at, 6, apps_dir());
   auto file = dir_.write(name + ".toml", toml);
-  process_ = std::make_unique<Spawned>(std::vector<std::string>{program("vassal"), file.string()});
+  process_ = std::make_unique<Spawned>(std::vector<std::string>{program("vassal"), file.string()}, "", discard_stdout);
   // The first TCP listener of each protocol: its port, chosen by the kernel.
   auto port_of = [&](const std::string& protocol) {
     if (toml.find(protocol + " = [\"127.0.0.1:") == std::string::npos) return 0;

@@ -16,7 +16,7 @@ std::string apps_dir();
 class VassalUnderTest {
  public:
   // toml: the vassal file's contents; "@APPS@" is replaced by apps_dir().
-  explicit VassalUnderTest(std::string toml, int workers = 1, std::string name = "app");
+  explicit VassalUnderTest(std::string toml, int workers = 1, std::string name = "app", bool discard_stdout = false);
 
   int http_port() const { return http_port_; }
   int uwsgi_port() const { return uwsgi_port_; }

@@ -1,0 +1,5 @@
+"""Fork hazard: a thread that busy-loops forever, started at import."""
+import hazards
+
+hazards.start("busy")
+application = hazards.application

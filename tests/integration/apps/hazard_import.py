@@ -1,0 +1,5 @@
+"""Fork hazard: a thread that import, started at import."""
+import hazards
+
+hazards.start("import")
+application = hazards.application

@@ -1,0 +1,5 @@
+"""Fork hazard: a thread that lock, started at import."""
+import hazards
+
+hazards.start("lock")
+application = hazards.application

@@ -1,0 +1,5 @@
+"""Fork hazard: a thread that logging, started at import."""
+import hazards
+
+hazards.start("logging")
+application = hazards.application

@@ -1,0 +1,5 @@
+"""Fork hazard: a thread that print, started at import."""
+import hazards
+
+hazards.start("print")
+application = hazards.application

@@ -1,0 +1,89 @@
+"""Threads that make forking dangerous, started at import in the master, and
+an app whose every request does what a worker forked in the middle of them
+would hang on: print, log, import, take the app's lock.
+
+Each hazard_<kind>.py module starts one kind; the fork-safety tests run them
+with fast worker recycling and count the respawns and the served requests."""
+import importlib
+import logging
+import os
+import sys
+import threading
+import time
+
+import suzerain
+
+_log = logging.getLogger("hazard")
+_log.setLevel(logging.INFO)
+_log.addHandler(logging.FileHandler(os.devnull))  # the handler's lock is the hazard, not the output
+_log.propagate = False
+
+_lock = threading.Lock()
+_sink = open(os.devnull, "w")  # what print() threads write to, when stdout is not the target
+
+
+def _busy(seconds=None):
+    end = None if seconds is None else time.monotonic() + seconds
+    x = 0
+    while end is None or time.monotonic() < end:
+        x += 1
+
+
+def _print():
+    line = "x" * 200
+    while True:
+        print(line)  # sys.stdout: the lock-free writer; the test discards the vassal's stdout
+
+
+def _logging():
+    while True:
+        _log.info("a log line from a thread that never stops logging")
+
+
+def _importing():
+    import json  # noqa: F401
+    import colorsys
+    while True:
+        importlib.reload(colorsys)
+        importlib.import_module("email.mime.text")
+        sys.modules.pop("email.mime.text", None)
+
+
+def _holding_lock():
+    while True:
+        with _lock:
+            time.sleep(0.001)  # held nearly all the time
+
+
+KINDS = {
+    "busy": _busy,
+    "busy5s": lambda: _busy(5.0),
+    "print": _print,
+    "logging": _logging,
+    "import": _importing,
+    "lock": _holding_lock,
+}
+
+
+def start(kind, count=1):
+    for i in range(count):
+        threading.Thread(target=KINDS[kind], name="hazard-%s-%d" % (kind, i), daemon=True).start()
+
+
+@suzerain.postfork
+def _fresh_lock():
+    # A lock some dead thread held at the fork stays held forever in the child:
+    # apps re-create their own locks after the fork, this is how.
+    global _lock
+    _lock = threading.Lock()
+
+
+def application(environ, start_response):
+    print("served by", os.getpid(), flush=True)
+    _log.info("request in %d", os.getpid())
+    importlib.import_module("decimal")
+    importlib.reload(importlib.import_module("colorsys"))
+    with _lock:
+        body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
