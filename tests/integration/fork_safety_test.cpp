@@ -55,15 +55,9 @@ graceful_timeout = "5s"
   Probe probe(v.http_port());
   // Each slot reaches the generation that makes kRespawns replacements in all.
   int generations = 1 + (kRespawns + c.workers - 1) / c.workers;
-  for (int id = 1; id <= c.workers; ++id) {
-    auto started = v.process().wait_for_line("worker " + std::to_string(id) + " started \\(pid (\\d+), generation " +
-                                                 std::to_string(generations) + "\\)",
-                                             60s);
-    ASSERT_TRUE(started) << "worker " << id << " did not reach generation " << generations << "\n"
-                         << v.process().output();
-    ASSERT_TRUE(v.process().wait_for_line("worker " + std::to_string(id) + " \\(pid " + (*started)[1] + "\\): serving", 30s))
-        << v.process().output();
-  }
+  for (int id = 1; id <= c.workers; ++id)
+    ASSERT_TRUE(v.reaches_generation(id, generations, 60s))
+        << "worker " << id << " did not reach generation " << generations << "\n" << v.process().output();
   probe.stop();
   EXPECT_EQ(v.process().count_lines("not serving .* after the fork"), 0) << "a child hung:\n" << v.process().output();
   EXPECT_EQ(v.process().count_lines("killed by|exited with [1-9]"), 0) << v.process().output();

@@ -25,21 +25,13 @@ graceful_timeout = "5s"
 )" + lifetime;
 }
 
-// Waits until slot `id` reaches generation `generation` and that process serves.
-bool reaches_generation(VassalUnderTest& v, int id, int generation) {
-  auto started = v.process().wait_for_line(
-      "worker " + std::to_string(id) + " started \\(pid (\\d+), generation " + std::to_string(generation) + "\\)", 30s);
-  return started && v.process().wait_for_line("worker " + std::to_string(id) + " \\(pid " + (*started)[1] +
-                                                  "\\): serving", 30s);
-}
-
 TEST(Lifetime, workers_are_replaced_at_their_lifetime_without_losing_a_request) {
   VassalUnderTest v(config("max_worker_lifetime = \"300ms\"\n"), 2);
   Probe keep_alive(v.http_port());
   Probe fresh_connections(v.http_port(), "/", /*keep_alive=*/false);
   for (int generation = 2; generation <= 6; ++generation) {
-    ASSERT_TRUE(reaches_generation(v, 1, generation)) << v.process().output();
-    ASSERT_TRUE(reaches_generation(v, 2, generation)) << v.process().output();
+    ASSERT_TRUE(v.reaches_generation(1, generation)) << v.process().output();
+    ASSERT_TRUE(v.reaches_generation(2, generation)) << v.process().output();
   }
   keep_alive.stop();
   fresh_connections.stop();
@@ -69,15 +61,15 @@ TEST(Lifetime, a_worker_is_replaced_after_max_requests) {
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(http_get(v.http_port(), "/"));
   ASSERT_TRUE(v.process().wait_for_line("served (9|10) requests; starting its replacement", 10s))
       << v.process().output();
-  ASSERT_TRUE(reaches_generation(v, 1, 2));
+  ASSERT_TRUE(v.reaches_generation(1, 2));
   EXPECT_TRUE(v.process().wait_for_line("retired: exited with 0", 10s));
 }
 
 TEST(Lifetime, max_requests_recycles_continuously_under_traffic_without_failures) {
   VassalUnderTest v(config("max_requests = 50\nmax_worker_lifetime = 0\n", 2, 2), 2);
   Probe a(v.http_port()), b(v.http_port()), c(v.http_port(), "/", false);
-  ASSERT_TRUE(reaches_generation(v, 1, 5)) << v.process().output();
-  ASSERT_TRUE(reaches_generation(v, 2, 5)) << v.process().output();
+  ASSERT_TRUE(v.reaches_generation(1, 5)) << v.process().output();
+  ASSERT_TRUE(v.reaches_generation(2, 5)) << v.process().output();
   a.stop();
   b.stop();
   c.stop();
@@ -95,7 +87,7 @@ TEST(Lifetime, harakiri_logs_the_request_and_its_python_stack_then_replaces_the_
       << v.process().output();
   EXPECT_TRUE(v.process().wait_for_line("killed by SIGKILL \\(harakiri\\)", 10s));
   EXPECT_TRUE(stuck.closed_by_server(10s));
-  ASSERT_TRUE(reaches_generation(v, 1, 2));
+  ASSERT_TRUE(v.reaches_generation(1, 2));
   auto r = http_get(v.http_port(), "/");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -107,7 +99,7 @@ TEST(Lifetime, a_worker_over_max_rss_is_replaced) {
   ASSERT_TRUE(http_get(v.http_port(), "/grow"));
   ASSERT_TRUE(v.process().wait_for_line("RSS [0-9.]+MiB over max_rss 100MiB; starting its replacement", 10s))
       << v.process().output();
-  ASSERT_TRUE(reaches_generation(v, 1, 2));
+  ASSERT_TRUE(v.reaches_generation(1, 2));
 }
 
 TEST(Lifetime, hup_replaces_every_worker_one_at_a_time_without_losing_a_request) {
@@ -115,7 +107,7 @@ TEST(Lifetime, hup_replaces_every_worker_one_at_a_time_without_losing_a_request)
   Probe probe(v.http_port());
   ::kill(v.process().pid(), SIGHUP);
   ASSERT_TRUE(v.process().wait_for_line("reload done", 30s)) << v.process().output();
-  for (int id = 1; id <= 3; ++id) EXPECT_TRUE(reaches_generation(v, id, 2));
+  for (int id = 1; id <= 3; ++id) EXPECT_TRUE(v.reaches_generation(id, 2));
   probe.stop();
   EXPECT_EQ(probe.failed(), 0) << testing::PrintToString(probe.failures());
   // One at a time: each replacement starts after the previous one was done.

@@ -26,4 +26,11 @@ VassalUnderTest::VassalUnderTest(std::string toml, int workers, std::string name
   }
 }
 
+bool VassalUnderTest::reaches_generation(int id, int generation, std::chrono::milliseconds timeout) {
+  std::string worker = "worker " + std::to_string(id);
+  auto started = process_->wait_for_line(
+      worker + " started \\(pid (\\d+), generation " + std::to_string(generation) + "\\)", timeout);
+  return started && process_->wait_for_line(worker + " \\(pid " + (*started)[1] + "\\): serving", timeout);
+}
+
 }  // namespace suz::test

@@ -21,6 +21,9 @@ class VassalUnderTest {
   int http_port() const { return http_port_; }
   int uwsgi_port() const { return uwsgi_port_; }
   Spawned& process() { return *process_; }
+  // Waits until worker slot `id` has had `generation` processes and the
+  // newest one serves.
+  bool reaches_generation(int id, int generation, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   const TempDir& dir() const { return dir_; }
 
  private:
