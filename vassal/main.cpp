@@ -9,6 +9,7 @@
 #include "core/fork.hpp"
 #include "core/exit_code.hpp"
 #include "core/log.hpp"
+#include "core/process_title.hpp"
 #include "core/version.hpp"
 #include "plugins/python/plugin.hpp"
 #include "plugins/python/version.hpp"
@@ -30,6 +31,7 @@ int check(const suz::ConfigResult& config, const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  suz::init_process_title(argc, argv);
   CLI::App cli{"Runs one Python WSGI app: a master that loads the app once and forks workers and spoolers."};
   cli.set_version_flag("-V,--version", std::string("vassal (suzerain) ") + suz::kVersion +
                                            ", CPython " + suz::python::build_version());
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
     return suz::to_int(suz::ExitCode::kConfigInvalid);
   }
   suz::init_logging("vassal " + config->vassal.name, config->log);
+  suz::set_process_title("vassal " + config->vassal.name + ": master");
 
   // Logging's fork hooks go first: the Python hooks, registered later, run
   // their before-hook first and may log while the sinks are still usable.

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "core/log.hpp"
+#include "core/process_title.hpp"
 #include "core/socket.hpp"
 #include "vassal/worker.hpp"
 
@@ -285,6 +286,7 @@ void Master::spawn(WorkerSlot& s) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != master) return ExitCode::kFailure;
       set_process_label(label);
+      set_process_title(label);
       try {
         Worker worker(plugin_, listeners_, options);
         return worker.run();

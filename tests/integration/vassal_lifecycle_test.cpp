@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <fstream>
 #include <thread>
 
 #include "core/exit_code.hpp"
@@ -57,6 +58,24 @@ TEST(VassalLifecycle, term_lets_an_in_flight_request_finish_then_exits_zero) {
   EXPECT_EQ(r->header("connection"), "close") << "a stopping worker announces it";
   ASSERT_TRUE(status.has_value());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << describe_wait_status(*status);
+}
+
+std::string cmdline(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string text;
+  std::getline(in, text, '\0');
+  return text;
+}
+
+TEST(VassalLifecycle, ps_shows_each_process_by_its_role) {
+  VassalUnderTest v(kValidated, 2);
+  EXPECT_EQ(cmdline(v.process().pid()), "vassal app: master");
+  EXPECT_EQ(cmdline(worker_pid(v.process(), 1)), "vassal app: worker 1");
+  EXPECT_EQ(cmdline(worker_pid(v.process(), 2)), "vassal app: worker 2");
+  std::ifstream comm("/proc/" + std::to_string(worker_pid(v.process(), 1)) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  EXPECT_EQ(name, "vassal app: wor");  // the kernel keeps 15 characters
 }
 
 TEST(VassalLifecycle, int_stops_at_once_without_waiting_for_requests) {

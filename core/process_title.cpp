@@ -1,0 +1,48 @@
+#include "core/process_title.hpp"
+
+#include <sys/prctl.h>
+
+#include <cstdlib>
+#include <cstring>
+
+extern char** environ;
+
+namespace suz {
+namespace {
+
+char* area_start = nullptr;
+std::size_t area_size = 0;
+
+}  // namespace
+
+void init_process_title(int argc, char** argv) {
+  if (argc == 0 || !argv[0]) return;
+  // The strings of argv and environ lie end to end; find where they stop.
+  char* end = argv[0] + std::strlen(argv[0]) + 1;
+  for (int i = 1; i < argc; ++i)
+    if (argv[i] == end) end = argv[i] + std::strlen(argv[i]) + 1;
+  int env_count = 0;
+  while (environ[env_count]) ++env_count;
+  bool env_follows = env_count > 0 && environ[0] == end;
+  if (env_follows) {
+    for (int i = 0; i < env_count; ++i)
+      if (environ[i] == end) end = environ[i] + std::strlen(environ[i]) + 1;
+    // Move environ out of the way so getenv keeps working.
+    char** copy = static_cast<char**>(std::malloc(sizeof(char*) * static_cast<std::size_t>(env_count + 1)));
+    for (int i = 0; i < env_count; ++i) copy[i] = strdup(environ[i]);
+    copy[env_count] = nullptr;
+    environ = copy;
+  }
+  area_start = argv[0];
+  area_size = static_cast<std::size_t>(end - argv[0]);
+}
+
+void set_process_title(const std::string& title) {
+  ::prctl(PR_SET_NAME, title.substr(0, 15).c_str());
+  if (!area_start || area_size < 2) return;
+  std::size_t n = std::min(title.size(), area_size - 1);
+  std::memcpy(area_start, title.data(), n);
+  std::memset(area_start + n, 0, area_size - n);
+}
+
+}  // namespace suz
