@@ -83,8 +83,7 @@ struct WorkerCallbacks {
   }
   static void heartbeat(struct ev_loop*, ev_timer* w, int) { of(w->data).heartbeat(); }
   static void accept_resume(struct ev_loop*, ev_timer* w, int) {
-    Worker& worker = of(w->data);
-    if (!worker.retiring_) worker.set_accepting(true);
+    of(w->data).resume_accepting_if_room();
   }
   static void signal(struct ev_loop* loop, ev_io* w, int) {
     Worker& worker = of(w->data);
@@ -284,9 +283,7 @@ void Worker::close(Client* c) {
   int fd = c->conn->fd();
   clients_[static_cast<std::size_t>(fd)].reset();
   --open_clients_;
-  if (!retiring_ && !accepting_ && open_clients_ < options_.max_connections &&
-      (options_.threads == 1 || busy_ < options_.threads) && !ev_is_active(&w_->accept_pause))
-    set_accepting(true);
+  resume_accepting_if_room();
   maybe_finish();
 }
 
@@ -372,6 +369,11 @@ void Worker::collect_returned() {
     --busy_;
     after_serve(c, keep);
   }
+  resume_accepting_if_room();
+}
+
+void Worker::resume_accepting_if_room() {
+  // busy_ stays 0 for inline workers (threads == 1), so one rule serves both modes.
   if (!retiring_ && busy_ < options_.threads && open_clients_ < options_.max_connections &&
       !ev_is_active(&w_->accept_pause))
     set_accepting(true);

@@ -57,6 +57,7 @@ class Worker {
 
   void accept_from(const Listener& listener);
   void set_accepting(bool on);
+  void resume_accepting_if_room();
   void on_readable(Client* c);
   void on_timeout(Client* c);
   void dispatch(Client* c);
