@@ -112,18 +112,22 @@ ListenAddress local_address(const Fd& socket) {
   socklen_t len = sizeof ss;
   if (::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&ss), &len) < 0)
     throw std::system_error(errno, std::generic_category(), "getsockname");
+  return address_of(ss);
+}
+
+ListenAddress address_of(const sockaddr_storage& ss) {
   ListenAddress a;
   char host[INET6_ADDRSTRLEN] = {};
   if (ss.ss_family == AF_UNIX) {
     a.kind = ListenAddress::Kind::kUnix;
-    a.path = reinterpret_cast<sockaddr_un*>(&ss)->sun_path;
+    a.path = reinterpret_cast<const sockaddr_un*>(&ss)->sun_path;
   } else if (ss.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
     inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
     a.host = host;
     a.port = ntohs(in->sin_port);
-  } else {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
     inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
     a.host = host;
     a.port = ntohs(in6->sin6_port);

@@ -1,6 +1,8 @@
 #pragma once
 // Sockets as owned fds. All are created SOCK_CLOEXEC; listeners are bound by
 // the master before it forks so every worker accepts on the same socket.
+#include <sys/socket.h>
+
 #include <string>
 #include <utility>
 
@@ -19,6 +21,9 @@ Fd connect_to(const ListenAddress& address);
 
 // The address a socket is bound to (to learn the port after binding port 0).
 ListenAddress local_address(const Fd& socket);
+
+// A socket address as text: "10.0.0.1" and port 80, "::1", or unix:PATH.
+ListenAddress address_of(const sockaddr_storage& address);
 
 // socketpair(AF_UNIX, type | SOCK_CLOEXEC).
 std::pair<Fd, Fd> make_socketpair(int type);

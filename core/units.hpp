@@ -15,6 +15,8 @@ namespace suz {
 using Duration = std::chrono::milliseconds;
 
 Result<Duration> parse_duration(std::string_view text);
+// As libev wants it.
+inline double to_seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 Result<std::uint64_t> parse_size(std::string_view text);
 
 // The shortest exact spelling: "1h", "1m30s", "250ms", "0s".

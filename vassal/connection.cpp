@@ -1,7 +1,6 @@
 #include "vassal/connection.hpp"
 
 #include <poll.h>
-#include <strings.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "vassal/ascii.hpp"
 #include "vassal/uwsgi_packet.hpp"
 
 namespace suz {
@@ -23,10 +23,6 @@ constexpr std::size_t kMinBuffer = 64 * 1024;
 // Unread body left after a response that is still worth reading to keep
 // the connection; more than this and closing is cheaper.
 constexpr std::uint64_t kMaxDrain = 1 << 20;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 bool contains_token(std::string_view value, std::string_view token) {
   std::size_t pos = 0;

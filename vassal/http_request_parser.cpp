@@ -1,8 +1,9 @@
 #include "vassal/http_request_parser.hpp"
 
-#include <strings.h>
 
 #include <cstring>
+
+#include "vassal/ascii.hpp"
 
 namespace suz {
 namespace {
@@ -18,10 +19,6 @@ int hex(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace

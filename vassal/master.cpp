@@ -30,8 +30,6 @@ constexpr double kKillGrace = 1.0;          // after graceful_timeout (or a quic
 constexpr double kDumpGrace = 0.2;          // harakiri: time for the stack dump before SIGKILL
 constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loop stopped turning
 
-double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
-
 // Up to 10% less than the limit, never more: workers born together retire apart.
 double jitter_fraction() {
   thread_local std::mt19937 rng{std::random_device{}()};
@@ -206,7 +204,7 @@ ExitCode Master::run() {
   w_->stop_deadline.data = this;
   // Harakiri is checked every tenth of its value; RSS and heartbeats every second.
   double period = 1.0;
-  if (config_.lifetime.harakiri.count() > 0) period = std::clamp(seconds(config_.lifetime.harakiri) / 10, 0.01, 1.0);
+  if (config_.lifetime.harakiri.count() > 0) period = std::clamp(to_seconds(config_.lifetime.harakiri) / 10, 0.01, 1.0);
   ev_timer_init(&w_->scan, MasterCallbacks::scan, period, period);
   w_->scan.data = this;
   ev_timer_start(loop, &w_->scan);
@@ -325,7 +323,7 @@ void Master::spawn(WorkerSlot& s) {
   p->lifetime.data = p.get();
   ev_init(&p->dump_then_kill, MasterCallbacks::dump_then_kill);
   p->dump_then_kill.data = p.get();
-  ev_timer_init(&p->deadline, MasterCallbacks::deadline, seconds(config_.lifetime.ready_timeout), 0.);
+  ev_timer_init(&p->deadline, MasterCallbacks::deadline, to_seconds(config_.lifetime.ready_timeout), 0.);
   p->deadline.data = p.get();
   ev_timer_start(EV_DEFAULT, &p->deadline);
   if (s.active == 0) s.active = pid;
@@ -354,7 +352,7 @@ void Master::on_ready(WorkerProcess& p) {
   p.ready = true;
   ev_timer_stop(EV_DEFAULT, &p.deadline);
   if (config_.lifetime.max_worker_lifetime.count() > 0) {
-    ev_timer_set(&p.lifetime, seconds(config_.lifetime.max_worker_lifetime) * jitter_fraction(), 0.);
+    ev_timer_set(&p.lifetime, to_seconds(config_.lifetime.max_worker_lifetime) * jitter_fraction(), 0.);
     ev_timer_start(EV_DEFAULT, &p.lifetime);
   }
   WorkerSlot* s = slot(p.slot);
@@ -396,7 +394,7 @@ void Master::retire(pid_t pid) {
   ev_timer_stop(EV_DEFAULT, &p.lifetime);
   ::kill(pid, SIGTERM);
   ev_timer_stop(EV_DEFAULT, &p.deadline);
-  ev_timer_set(&p.deadline, seconds(config_.lifetime.graceful_timeout) + kKillGrace, 0.);
+  ev_timer_set(&p.deadline, to_seconds(config_.lifetime.graceful_timeout) + kKillGrace, 0.);
   ev_timer_start(EV_DEFAULT, &p.deadline);
 }
 
@@ -526,7 +524,7 @@ void Master::stop(bool graceful) {
   // before it reads its signals): it is killed, not asked.
   for (auto& [pid, p] : processes_) ::kill(pid, p->ready ? (graceful ? SIGTERM : SIGINT) : SIGKILL);
   if (!already || !graceful) {
-    double grace = graceful ? seconds(config_.lifetime.graceful_timeout) + kKillGrace : kKillGrace;
+    double grace = graceful ? to_seconds(config_.lifetime.graceful_timeout) + kKillGrace : kKillGrace;
     ev_timer_stop(EV_DEFAULT, &w_->stop_deadline);
     ev_timer_set(&w_->stop_deadline, grace, 0.);
     ev_timer_start(EV_DEFAULT, &w_->stop_deadline);

@@ -16,29 +16,10 @@
 #include <cstring>
 
 #include "core/log.hpp"
+#include "core/socket.hpp"
 #include "vassal/worker_events.hpp"
 
 namespace suz {
-
-namespace {
-
-double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string port_text(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET) return std::to_string(ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port));
-  if (ss.ss_family == AF_INET6) return std::to_string(ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port));
-  return "";
-}
-
-std::string addr_text(const sockaddr_storage& ss) {
-  char host[INET6_ADDRSTRLEN] = "";
-  if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, host, sizeof host);
-  else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, host, sizeof host);
-  else return "unix";
-  return host;
-}
-
-}  // namespace
 
 struct Worker::Client {
   Worker* worker;
@@ -207,15 +188,14 @@ void Worker::accept_from(const Listener& listener) {
       return;  // EAGAIN: a sibling worker won it
     }
     Fd client(fd);
-    Peer p{addr_text(peer), port_text(peer), listener.address.host, std::to_string(listener.address.port)};
-    if (listener.address.kind == ListenAddress::Kind::kUnix) {
-      p = Peer{"", "", "localhost", ""};
-    } else if (p.local_addr.empty() || p.local_addr == "0.0.0.0" || p.local_addr == "::") {
+    Peer p{"", "", "localhost", ""};
+    if (listener.address.kind == ListenAddress::Kind::kTcp) {
+      ListenAddress remote = address_of(peer);
+      p = Peer{remote.host, std::to_string(remote.port), listener.address.host,
+               std::to_string(listener.address.port)};
       // A wildcard listener: which of our addresses the client reached is per connection.
-      sockaddr_storage local{};
-      socklen_t local_len = sizeof local;
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
-      p.local_addr = addr_text(local);
+      if (p.local_addr.empty() || p.local_addr == "0.0.0.0" || p.local_addr == "::")
+        p.local_addr = local_address(client).host;
     }
 
     if (static_cast<std::size_t>(fd) >= clients_.size()) clients_.resize(static_cast<std::size_t>(fd) + 64);
@@ -239,7 +219,7 @@ void Worker::park(Client* c) {
   c->timing_head = c->conn->mid_head();
   Duration timeout = c->timing_head ? options_.limits.header_timeout : options_.limits.keepalive_timeout;
   ev_io_start(loop_, &c->io);
-  ev_timer_set(&c->timer, seconds(timeout), 0.);
+  ev_timer_set(&c->timer, to_seconds(timeout), 0.);
   ev_timer_start(loop_, &c->timer);
 }
 
@@ -392,7 +372,7 @@ void Worker::begin_graceful_stop() {
   // Idle keep-alive connections are not closed here: a client may be sending
   // its next request on one right now, and would see it cut. Each gets its
   // next response with "Connection: close", or is closed by keepalive_timeout.
-  ev_timer_init(&w_->graceful, WorkerCallbacks::graceful_expired, seconds(options_.graceful_timeout), 0.);
+  ev_timer_init(&w_->graceful, WorkerCallbacks::graceful_expired, to_seconds(options_.graceful_timeout), 0.);
   w_->graceful.data = this;
   ev_timer_start(loop_, &w_->graceful);
   maybe_finish();
