@@ -110,17 +110,17 @@ struct MasterCallbacks {
   static void lifetime(struct ev_loop*, ev_timer* w, int) {
     auto* p = static_cast<WorkerProcess*>(w->data);
     if (WorkerSlot* s = p->master->slot(p->slot); s && s->active == p->pid)
-      p->master->replace(*s, "lifetime of " + format_duration(p->master->config_.lifetime.max_worker_lifetime) +
+      p->master->replace(*s, RespawnCause::kLifetime, "lifetime of " + format_duration(p->master->config_.lifetime.max_worker_lifetime) +
                                  " (less jitter) reached");
   }
   static void deadline(struct ev_loop*, ev_timer* w, int) {
     auto* p = static_cast<WorkerProcess*>(w->data);
     Master& m = *p->master;
     if (p->retiring) {
-      m.kill_process(*p, "still running " + format_duration(m.config_.lifetime.graceful_timeout) +
+      m.kill_process(*p, RespawnCause::kDied, "still running " + format_duration(m.config_.lifetime.graceful_timeout) +
                              " after being told to stop (" + where_stuck(p->pid) + ")");
     } else if (!p->ready) {
-      m.kill_process(*p, "not serving " + format_duration(m.config_.lifetime.ready_timeout) + " after the fork (" +
+      m.kill_process(*p, RespawnCause::kNotReady, "not serving " + format_duration(m.config_.lifetime.ready_timeout) + " after the fork (" +
                              where_stuck(p->pid) + ")");
     }
   }
@@ -171,6 +171,16 @@ bool Master::bind_listeners() {
 
 ExitCode Master::run() {
   if (!bind_listeners()) return ExitCode::kBootError;
+  if (config_.stats.listen) {
+    // Before the app loads: the master is still single-threaded (see StatsServer).
+    try {
+      stats_ = std::make_unique<StatsServer>(EV_DEFAULT, *config_.stats.listen, [this] { return snapshot(); });
+      spdlog::info("stats on {} (JSON at /, Prometheus at /metrics)", stats_->address().str());
+    } catch (const std::exception& e) {
+      spdlog::critical("stats: {}", e.what());
+      return ExitCode::kBootError;
+    }
+  }
   try {
     plugin_.load_in_master();
   } catch (const AppLoadError& e) {
@@ -217,6 +227,41 @@ ExitCode Master::run() {
 
 WorkerSlot* Master::slot(int id) {
   return id >= 1 && id <= static_cast<int>(slots_.size()) ? slots_[static_cast<std::size_t>(id - 1)].get() : nullptr;
+}
+
+VassalSnapshot Master::snapshot() const {
+  VassalSnapshot snap;
+  auto now = std::chrono::steady_clock::now();
+  std::int64_t now_ms = monotonic_ms();
+  snap.vassal = config_.vassal.name;
+  snap.master_pid = ::getpid();
+  snap.uptime_seconds = std::chrono::duration<double>(now - started_).count();
+  snap.threads = config_.server.threads;
+  snap.respawns = respawns_;
+  snap.requests = retired_requests_;
+  for (const auto& s : slots_)
+    if (!s->removed) snap.workers_wanted++;
+  for (const auto& [pid, p] : processes_) {
+    const ProcessRecord& rec = scoreboard_->process(p->record);
+    WorkerSnapshot w;
+    w.id = p->slot;
+    w.pid = pid;
+    w.generation = p->generation;
+    w.state = p->retiring ? "retiring" : p->ready ? "serving" : "starting";
+    w.requests = rec.requests.load(std::memory_order_relaxed);
+    w.age_seconds = std::chrono::duration<double>(now - p->born).count();
+    if (ev_is_active(&p->lifetime)) w.retires_in_seconds = ev_timer_remaining(EV_DEFAULT, &p->lifetime);
+    for (int t = 0; t < scoreboard_->threads(); ++t) {
+      std::int64_t started = scoreboard_->thread(p->record, t).request_started_ms.load(std::memory_order_relaxed);
+      if (started != 0)
+        w.busy.push_back({t + 1, scoreboard_->request_of(p->record, t), static_cast<double>(now_ms - started) / 1000});
+    }
+    snap.requests += w.requests;
+    snap.workers.push_back(std::move(w));
+  }
+  std::sort(snap.workers.begin(), snap.workers.end(),
+            [](const WorkerSnapshot& a, const WorkerSnapshot& b) { return std::tie(a.id, a.generation) < std::tie(b.id, b.generation); });
+  return snap;
 }
 
 void Master::add_slot() {
@@ -283,6 +328,7 @@ void Master::spawn(WorkerSlot& s) {
       // between fork and here, leave now.
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != master) return ExitCode::kFailure;
+      if (stats_) stats_->close_in_child();
       set_process_label(label);
       set_process_title(label);
       try {
@@ -342,7 +388,7 @@ void Master::on_message(const WorkerMessage& m) {
       break;
     case WorkerEvent::kRequestLimit:
       if (WorkerSlot* s = slot(p.slot); s && s->active == p.pid && !p.retiring)
-        replace(*s, "served " + std::to_string(scoreboard_->process(p.record).requests.load()) + " requests");
+        replace(*s, RespawnCause::kMaxRequests, "served " + std::to_string(scoreboard_->process(p.record).requests.load()) + " requests");
       break;
   }
 }
@@ -368,9 +414,10 @@ void Master::on_ready(WorkerProcess& p) {
   }
 }
 
-void Master::replace(WorkerSlot& s, const std::string& why) {
+void Master::replace(WorkerSlot& s, RespawnCause cause, const std::string& why) {
   if (stopping_ || s.removed || s.successor) return;  // one replacement at a time per slot
   spdlog::info("worker {} (pid {}): {}; starting its replacement", s.id, s.active, why);
+  respawns_[static_cast<int>(cause)]++;
   spawn(s);
 }
 
@@ -378,7 +425,7 @@ void Master::reload_next() {
   while (!reload_queue_.empty()) {
     WorkerSlot* s = slot(reload_queue_.front());
     if (s && !s->removed && s->active && !s->successor) {
-      replace(*s, "reload");
+      replace(*s, RespawnCause::kReload, "reload");
       return;
     }
     reload_queue_.pop_front();
@@ -398,9 +445,10 @@ void Master::retire(pid_t pid) {
   ev_timer_start(EV_DEFAULT, &p.deadline);
 }
 
-void Master::kill_process(WorkerProcess& p, const std::string& why) {
+void Master::kill_process(WorkerProcess& p, RespawnCause cause, const std::string& why) {
   spdlog::error("worker {} (pid {}): {}; killing it", p.slot, p.pid, why);
   p.kill_reason = why;
+  p.kill_cause = cause;
   ::kill(p.pid, SIGKILL);
 }
 
@@ -420,6 +468,7 @@ void Master::scan() {
         // Ask for every Python thread's stack first (faulthandler, installed
         // in each worker), then kill.
         p.kill_reason = "harakiri";
+        p.kill_cause = RespawnCause::kHarakiri;
         spdlog::error("worker {} (pid {}): harakiri: \"{}\" on thread {} ran for {} (limit {}); dumping stacks, killing",
                       p.slot, p.pid, scoreboard_->request_of(p.record, t), t + 1, format_duration(ran),
                       format_duration(config_.lifetime.harakiri));
@@ -431,7 +480,7 @@ void Master::scan() {
     }
     if (!p.kill_reason.empty() || p.retiring) continue;
     if (!busy && now - rec.heartbeat_ms.load() > kHeartbeatTimeoutMs) {
-      kill_process(p, "no heartbeat for " + format_duration(Duration(now - rec.heartbeat_ms.load())) + " (" +
+      kill_process(p, RespawnCause::kNoHeartbeat, "no heartbeat for " + format_duration(Duration(now - rec.heartbeat_ms.load())) + " (" +
                           where_stuck(p.pid) + ")");
       continue;
     }
@@ -439,7 +488,7 @@ void Master::scan() {
       std::uint64_t rss = rss_bytes(p.pid);
       WorkerSlot* s = slot(p.slot);
       if (rss > config_.lifetime.max_rss && s && s->active == p.pid)
-        replace(*s, "RSS " + format_size(rss) + " over max_rss " + format_size(config_.lifetime.max_rss));
+        replace(*s, RespawnCause::kMaxRss, "RSS " + format_size(rss) + " over max_rss " + format_size(config_.lifetime.max_rss));
     }
   }
 }
@@ -452,6 +501,7 @@ void Master::reap(pid_t pid, int status) {
   ev_timer_stop(EV_DEFAULT, &p->lifetime);
   ev_timer_stop(EV_DEFAULT, &p->deadline);
   ev_timer_stop(EV_DEFAULT, &p->dump_then_kill);
+  retired_requests_ += scoreboard_->process(p->record).requests.load();
   scoreboard_->release(p->record);
   WorkerSlot* s = slot(p->slot);
   std::string how = describe_wait_status(status);
@@ -489,6 +539,7 @@ void Master::reap(pid_t pid, int status) {
   } else {
     return;
   }
+  respawns_[static_cast<int>(p->kill_reason.empty() ? RespawnCause::kDied : p->kill_cause)]++;
   schedule_respawn(*s);
 }
 

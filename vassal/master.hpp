@@ -10,6 +10,8 @@
 //   HUP        graceful reload: every worker replaced, one at a time, capacity kept
 //   TTIN/TTOU  one worker more / less
 //   USR1       reopen log files (and tell the workers)
+#include <array>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -22,6 +24,8 @@
 #include "vassal/app.hpp"
 #include "vassal/listener.hpp"
 #include "vassal/scoreboard.hpp"
+#include "vassal/stats.hpp"
+#include "vassal/stats_server.hpp"
 #include "vassal/worker_events.hpp"
 #include "vassal/worker_slot.hpp"
 
@@ -46,9 +50,9 @@ class Master {
   void spawn(WorkerSlot& slot);
   void on_message(const WorkerMessage& m);
   void on_ready(WorkerProcess& p);
-  void replace(WorkerSlot& slot, const std::string& why);
+  void replace(WorkerSlot& slot, RespawnCause cause, const std::string& why);
   void retire(pid_t pid);
-  void kill_process(WorkerProcess& p, const std::string& why);
+  void kill_process(WorkerProcess& p, RespawnCause cause, const std::string& why);
   void reap(pid_t pid, int status);
   void schedule_respawn(WorkerSlot& slot);
   void scan();
@@ -59,6 +63,7 @@ class Master {
   void on_stop_deadline();
   void check_all_gone();
   WorkerSlot* slot(int id);
+  VassalSnapshot snapshot() const;
 
   const VassalConfig& config_;
   AppPlugin& plugin_;
@@ -69,6 +74,10 @@ class Master {
   std::vector<std::unique_ptr<WorkerSlot>> slots_;
   std::map<pid_t, std::unique_ptr<WorkerProcess>> processes_;
   std::deque<int> reload_queue_;  // slot ids still to replace for HUP
+  std::unique_ptr<StatsServer> stats_;
+  std::array<std::uint64_t, static_cast<int>(RespawnCause::kCount)> respawns_{};
+  std::uint64_t retired_requests_ = 0;  // served by worker processes already reaped
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stopping_ = false;
   ExitCode exit_code_ = ExitCode::kOk;
 

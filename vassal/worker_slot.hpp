@@ -12,6 +12,8 @@
 #include <chrono>
 #include <string>
 
+#include "vassal/stats.hpp"
+
 namespace suz {
 
 class Master;
@@ -36,6 +38,7 @@ struct WorkerProcess {
   bool ready = false;
   bool retiring = false;
   std::string kill_reason;   // why the master killed it, for the exit log line
+  RespawnCause kill_cause = RespawnCause::kDied;
   ev_timer lifetime{};        // max_worker_lifetime (with jitter)
   ev_timer deadline{};        // not ready in time, or not gone after retiring
   ev_timer dump_then_kill{};  // harakiri: stacks dumped, now kill

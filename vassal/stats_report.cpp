@@ -1,0 +1,113 @@
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "vassal/stats.hpp"
+
+namespace suz {
+
+std::string_view cause_name(RespawnCause cause) {
+  switch (cause) {
+    case RespawnCause::kLifetime: return "lifetime";
+    case RespawnCause::kMaxRequests: return "max_requests";
+    case RespawnCause::kMaxRss: return "max_rss";
+    case RespawnCause::kHarakiri: return "harakiri";
+    case RespawnCause::kNoHeartbeat: return "no_heartbeat";
+    case RespawnCause::kNotReady: return "not_ready";
+    case RespawnCause::kDied: return "died";
+    case RespawnCause::kReload: return "reload";
+    case RespawnCause::kCount: break;
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr int kCauses = static_cast<int>(RespawnCause::kCount);
+
+// Prometheus label values escape backslash, double quote and newline.
+std::string label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string stats_json(const VassalSnapshot& s) {
+  using json = nlohmann::ordered_json;
+  json respawns = json::object();
+  for (int c = 0; c < kCauses; ++c) respawns[std::string(cause_name(static_cast<RespawnCause>(c)))] = s.respawns[c];
+  json workers = json::array();
+  for (const WorkerSnapshot& w : s.workers) {
+    json busy = json::array();
+    for (const ThreadSnapshot& t : w.busy)
+      busy.push_back({{"thread", t.thread}, {"request", t.request}, {"running_seconds", t.running_seconds}});
+    json worker = {{"id", w.id},
+                   {"pid", w.pid},
+                   {"generation", w.generation},
+                   {"state", w.state},
+                   {"requests", w.requests},
+                   {"age_seconds", w.age_seconds},
+                   {"retires_in_seconds", nullptr},
+                   {"busy_threads", busy}};
+    if (w.retires_in_seconds) worker["retires_in_seconds"] = *w.retires_in_seconds;
+    workers.push_back(std::move(worker));
+  }
+  json doc = {{"vassal", s.vassal},
+              {"master_pid", s.master_pid},
+              {"uptime_seconds", s.uptime_seconds},
+              {"workers_wanted", s.workers_wanted},
+              {"threads_per_worker", s.threads},
+              {"requests", s.requests},
+              {"respawns", respawns},
+              {"workers", workers}};
+  // Replace, not throw, on bytes a request line may carry that are not UTF-8.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string stats_prometheus(const VassalSnapshot& s) {
+  std::string v = label(s.vassal);
+  std::string out;
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  metric("suzerain_requests_total", "counter", "Requests served by every worker of this vassal, retired ones too.");
+  out += fmt::format("suzerain_requests_total{{vassal=\"{}\"}} {}\n", v, s.requests);
+  metric("suzerain_worker_respawns_total", "counter", "Workers replaced, by cause.");
+  for (int c = 0; c < kCauses; ++c)
+    out += fmt::format("suzerain_worker_respawns_total{{vassal=\"{}\",cause=\"{}\"}} {}\n", v,
+                       cause_name(static_cast<RespawnCause>(c)), s.respawns[c]);
+  metric("suzerain_workers_wanted", "gauge", "Worker slots the master keeps filled.");
+  out += fmt::format("suzerain_workers_wanted{{vassal=\"{}\"}} {}\n", v, s.workers_wanted);
+  metric("suzerain_uptime_seconds", "gauge", "Seconds since the master started.");
+  out += fmt::format("suzerain_uptime_seconds{{vassal=\"{}\"}} {:.3f}\n", v, s.uptime_seconds);
+
+  auto per_worker = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    metric(name, type, help);
+    for (const WorkerSnapshot& w : s.workers)
+      out += fmt::format("{}{{vassal=\"{}\",worker=\"{}\",pid=\"{}\",generation=\"{}\",state=\"{}\"}} {}\n", name, v,
+                         w.id, w.pid, w.generation, w.state, value(w));
+  };
+  per_worker("suzerain_worker_requests", "gauge", "Requests served by this worker process.",
+             [](const WorkerSnapshot& w) { return std::to_string(w.requests); });
+  per_worker("suzerain_worker_age_seconds", "gauge", "Seconds since this worker process was forked.",
+             [](const WorkerSnapshot& w) { return fmt::format("{:.3f}", w.age_seconds); });
+  per_worker("suzerain_worker_busy_threads", "gauge", "Threads of this worker inside a request.",
+             [](const WorkerSnapshot& w) { return std::to_string(w.busy.size()); });
+  per_worker("suzerain_worker_retires_in_seconds", "gauge",
+             "Seconds until max_worker_lifetime retires this worker (NaN: no lifetime limit).",
+             [](const WorkerSnapshot& w) {
+               return w.retires_in_seconds ? fmt::format("{:.3f}", *w.retires_in_seconds) : std::string("NaN");
+             });
+  return out;
+}
+
+}  // namespace suz
