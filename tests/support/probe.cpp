@@ -16,6 +16,11 @@ void Probe::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::vector<Probe::Interval> Probe::failed_intervals() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return intervals_;
+}
+
 std::vector<std::string> Probe::failures() {
   std::lock_guard<std::mutex> lock(mutex_);
   return failures_;
@@ -25,6 +30,7 @@ void Probe::loop() {
   std::unique_ptr<HttpClient> client;
   while (!stop_) {
     std::string why;
+    auto sent = std::chrono::steady_clock::now();
     try {
       if (!client) client = std::make_unique<HttpClient>(port_);
       client->send("GET " + path_ + " HTTP/1.1\r\nHost: probe\r\n" +
@@ -45,6 +51,7 @@ void Probe::loop() {
       ++failed_;
       std::lock_guard<std::mutex> lock(mutex_);
       if (failures_.size() < 10) failures_.push_back(why);
+      intervals_.push_back({sent, std::chrono::steady_clock::now()});
     }
   }
 }

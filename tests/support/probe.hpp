@@ -3,6 +3,7 @@
 // keep-alive does, and counts every request that did not get a 200: the
 // measure of "no request lost" while workers are replaced.
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -20,6 +21,13 @@ class Probe {
   int failed() const { return failed_; }
   std::vector<std::string> failures();  // why, for the first few
 
+  // When each failed request was sent and when it failed: a request can only
+  // have been lost to a worker's death if the death falls inside.
+  struct Interval {
+    std::chrono::steady_clock::time_point sent, failed;
+  };
+  std::vector<Interval> failed_intervals();
+
  private:
   void loop();
   int port_;
@@ -29,6 +37,7 @@ class Probe {
   std::atomic<int> ok_{0}, failed_{0};
   std::mutex mutex_;
   std::vector<std::string> failures_;
+  std::vector<Interval> intervals_;
   std::thread thread_;
 };
 
