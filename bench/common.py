@@ -72,23 +72,23 @@ def suzerain(port, workers, threads, module="hello:application", extra=""):
     return Server("suzerain", [VASSAL, conf.name], port)
 
 
-def uwsgi(port, workers, threads, keepalive, module="hello:application"):
+def uwsgi(port, workers, threads, keepalive, module="hello:application", extra=()):
     socket_opt = "--http11-socket" if keepalive else "--http-socket"
     argv = ["uwsgi", "--plugin", "python3", socket_opt, "127.0.0.1:%d" % port, "--master",
             "--processes", str(workers), "--threads", str(threads), "--chdir", APPS,
             "--module", module, "--disable-logging", "--die-on-term"]
     if threads > 1:
         argv.append("--enable-threads")
-    return Server("uwsgi", argv, port)
+    return Server("uwsgi", argv + list(extra), port)
 
 
-def gunicorn(port, workers, threads, worker_class, module="hello:application", preload=False):
+def gunicorn(port, workers, threads, worker_class, module="hello:application", preload=False, extra=()):
     argv = [PYTHON, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % port, "--workers", str(workers),
             "--threads", str(threads), "--worker-class", worker_class, "--chdir", APPS,
             "--log-level", "warning"]
     if preload:
         argv.append("--preload")
-    return Server("gunicorn " + worker_class, argv + [module], port)
+    return Server("gunicorn " + worker_class, argv + list(extra) + [module], port)
 
 
 WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)

@@ -24,7 +24,7 @@ namespace suz {
 
 namespace {
 
-constexpr auto kQuickDeath = std::chrono::seconds(1);  // dying sooner than this counts toward backoff
+constexpr auto kQuickDeath = std::chrono::seconds(1);  // dying sooner, having served nothing, counts toward backoff
 constexpr double kMaxBackoff = 10.0;                    // seconds
 constexpr double kKillGrace = 1.0;          // after graceful_timeout (or a quick stop), SIGKILL
 constexpr double kDumpGrace = 0.2;          // harakiri: time for the stack dump before SIGKILL
@@ -501,7 +501,8 @@ void Master::reap(pid_t pid, int status) {
   ev_timer_stop(EV_DEFAULT, &p->lifetime);
   ev_timer_stop(EV_DEFAULT, &p->deadline);
   ev_timer_stop(EV_DEFAULT, &p->dump_then_kill);
-  retired_requests_ += scoreboard_->process(p->record).requests.load();
+  std::uint64_t served = scoreboard_->process(p->record).requests.load();
+  retired_requests_ += served;
   scoreboard_->release(p->record);
   WorkerSlot* s = slot(p->slot);
   std::string how = describe_wait_status(status);
@@ -528,7 +529,10 @@ void Master::reap(pid_t pid, int status) {
   else spdlog::warn("worker {} (pid {}) {}", p->slot, pid, how);
   if (!s || s->removed) return;
 
-  bool quick = !p->ready || std::chrono::steady_clock::now() - p->born < kQuickDeath;
+  // A crash loop is a worker dying before it serves anything. One that has
+  // served (killed by an operator, the OOM killer, a crash on one bad
+  // request) is replaced at once: its replacement is likely to serve too.
+  bool quick = !p->ready || (served == 0 && std::chrono::steady_clock::now() - p->born < kQuickDeath);
   s->quick_deaths = quick ? s->quick_deaths + 1 : 0;
   if (s->successor == pid) {
     s->successor = 0;  // the active process keeps serving; try the replacement again
