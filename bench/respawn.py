@@ -183,6 +183,7 @@ def replacement(args):
             name, fmt_ms(statistics.median(served)) if served else "never",
             fmt_ms(max(served)) if served else "never", "" if len(served) == len(times) else "replacement never served"))
     recycle_servers = [
+        ("suzerain", "no recycling", lambda p: suz_lifetime(p, 1, lifetime="")),
         ("suzerain", "lifetime 1s", lambda p: suz_lifetime(p, 1, lifetime="1s")),
         ("suzerain", "max-requests 300", lambda p: suz_lifetime(p, 1, lifetime="", max_requests=300)),
         ("uWSGI", "lifetime 1s", lambda p: common.uwsgi(

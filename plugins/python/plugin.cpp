@@ -80,6 +80,7 @@ void PythonPlugin::load_in_master() {
   Ref gc(PyImport_ImportModule("gc"));
   Ref frozen(gc ? PyObject_CallMethod(gc.get(), "freeze", nullptr) : nullptr);
   if (!frozen) PyErr_Clear();
+  s_->runtime->favour_forking();
 }
 
 void PythonPlugin::register_fork_hooks(ForkHooks& hooks) { s_->runtime->register_fork_hooks(hooks); }

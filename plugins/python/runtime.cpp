@@ -69,6 +69,33 @@ Runtime::Runtime(const RuntimeOptions& options) {
 
 void Runtime::release_gil() { main_ = PyEval_SaveThread(); }
 
+namespace {
+
+constexpr double kMasterSwitchInterval = 0.0001;  // seconds
+
+double switch_interval() {
+  Ref sys(PyImport_ImportModule("sys"));
+  Ref value(sys ? PyObject_CallMethod(sys.get(), "getswitchinterval", nullptr) : nullptr);
+  double seconds = value ? PyFloat_AsDouble(value.get()) : -1;
+  if (seconds <= 0) PyErr_Clear();
+  return seconds;
+}
+
+void set_switch_interval(double seconds) {
+  Ref sys(PyImport_ImportModule("sys"));
+  Ref done(sys ? PyObject_CallMethod(sys.get(), "setswitchinterval", "d", seconds) : nullptr);
+  if (!done) PyErr_Clear();
+}
+
+}  // namespace
+
+void Runtime::favour_forking() {
+  double app = switch_interval();
+  if (app <= kMasterSwitchInterval) return;
+  app_switch_interval_ = app;
+  set_switch_interval(kMasterSwitchInterval);
+}
+
 void Runtime::register_fork_hooks(ForkHooks& hooks) {
   hooks.add(ForkHook{
       .owner = "python",
@@ -90,8 +117,9 @@ void Runtime::register_fork_hooks(ForkHooks& hooks) {
             main_ = PyEval_SaveThread();
           },
       .after_child =
-          [] {
+          [this] {
             PyOS_AfterFork_Child();
+            if (app_switch_interval_ > 0) set_switch_interval(app_switch_interval_);
             call_fork_helper("_after_forking_in_child");
           },
   });

@@ -40,6 +40,15 @@ class Runtime {
   // started keep running while the C++ loop waits.
   void release_gil();
 
+  // In the master, after the app is loaded (GIL held): a short switch
+  // interval, so that the fork's request for the GIL is not starved by an
+  // app thread that releases and retakes it around I/O (CPython asks the
+  // holder to drop the GIL only after a whole interval without any switch;
+  // a thread printing every millisecond never gives the default 5 ms one a
+  // chance, and forks waited seconds). The master runs no requests, so the
+  // shorter interval costs nothing there; each child gets the app's back.
+  void favour_forking();
+
   // The sequence os.fork follows, around every fork of the master, plus
   // what CPython leaves undone (suzerain._before_forking and friends):
   //   before:       take the GIL with the main thread state; hold logging's
@@ -55,6 +64,7 @@ class Runtime {
 
  private:
   PyThreadState* main_ = nullptr;
+  double app_switch_interval_ = 0;  // seconds; 0: never changed
 };
 
 // The interpreter this build embeds ("/usr/bin/python3.11"): sys.executable.

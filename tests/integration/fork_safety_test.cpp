@@ -77,6 +77,40 @@ std::vector<Case> matrix() {
 INSTANTIATE_TEST_SUITE_P(Matrix, ForkSafety, testing::ValuesIn(matrix()),
                          [](const auto& info) { return name_of(info.param); });
 
+// A master thread that works and prints in turn releases and retakes the GIL
+// every millisecond or so; CPython's GIL then never hands it to the waiting
+// fork (seconds of delay were seen) unless the master's switch interval is
+// short. Every fork must get the GIL promptly (the master warns above 500 ms).
+TEST(ForkGil, a_thread_that_works_and_prints_in_turn_does_not_delay_the_forks) {
+  realistic_python_environment();
+  VassalUnderTest v(R"(
+[app]
+module = "hazard_chatter"
+chdir = "@APPS@"
+[server]
+http = ["127.0.0.1:0"]
+workers = 1
+[lifetime]
+max_worker_lifetime = "100ms"
+)", 1, "chatter", /*discard_stdout=*/true);
+  ASSERT_TRUE(v.reaches_generation(1, 21, 120s)) << v.process().output();
+  EXPECT_EQ(v.process().count_lines("waited \\d+ ms for the GIL"), 0) << v.process().output();
+}
+
+// The short interval is the master's alone: workers run with the app's.
+TEST(ForkGil, workers_run_with_the_switch_interval_the_app_chose) {
+  VassalUnderTest v(R"(
+[app]
+module = "switch_interval"
+chdir = "@APPS@"
+[server]
+http = ["127.0.0.1:0"]
+)");
+  auto r = http_get(v.http_port(), "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "0.002");
+}
+
 // 1,000 forks in a row while eight hazard threads run in the master: no
 // child may hang, every one must serve.
 TEST(ForkStress, a_thousand_forks_with_eight_hazard_threads_in_the_master) {

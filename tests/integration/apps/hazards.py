@@ -35,6 +35,16 @@ def _print():
         print(line)  # sys.stdout: the lock-free writer; the test discards the vassal's stdout
 
 
+def _chatter():
+    # A burst of work holding the GIL, then a print that releases and retakes
+    # it: the pattern that starves another thread's request for the GIL.
+    x = 0
+    while True:
+        x += 1
+        if x % 20000 == 0:
+            print(x)
+
+
 def _logging():
     while True:
         _log.info("a log line from a thread that never stops logging")
@@ -59,6 +69,7 @@ KINDS = {
     "busy": _busy,
     "busy5s": lambda: _busy(5.0),
     "print": _print,
+    "chatter": _chatter,
     "logging": _logging,
     "import": _importing,
     "lock": _holding_lock,
