@@ -164,7 +164,7 @@ def fmt_ms(seconds):
 def replacement(args):
     print("\n2. One worker. kill -9 of a worker %.0f s old: time until a request sent right after the kill is answered (%d kills)."
           "\n   Recycling: the longest wait among back-to-back requests for %d s.\n" % (args.age, args.kills, args.seconds))
-    print("| server | event | median ms | max ms | failed requests |")
+    print("| server | event | median ms | max ms | failed requests (recycling) |")
     print("| --- | --- | ---: | ---: | ---: |")
     kill_servers = [
         ("suzerain", lambda p: suz_lifetime(p, 1, lifetime="")),
@@ -181,7 +181,7 @@ def replacement(args):
         served = [t for t in times if t is not None]
         print("| %s | kill -9 | %s | %s | %s |" % (
             name, fmt_ms(statistics.median(served)) if served else "never",
-            fmt_ms(max(served)) if served else "never", "" if len(served) == len(times) else "replacement never served"))
+            fmt_ms(max(served)) if served else "never", "–" if len(served) == len(times) else "replacement never served"))
     recycle_servers = [
         ("suzerain", "no recycling", lambda p: suz_lifetime(p, 1, lifetime="")),
         ("suzerain", "lifetime 1s", lambda p: suz_lifetime(p, 1, lifetime="1s")),
