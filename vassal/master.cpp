@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/inherited_sockets.hpp"
 #include "core/log.hpp"
 #include "core/process_title.hpp"
 #include "core/socket.hpp"
@@ -78,6 +79,7 @@ struct MasterCallbacks {
       case SIGHUP:
         if (m.stopping_) break;
         spdlog::info("reload requested: replacing every worker, one at a time");
+        if (m.emperor_) m.emperor_->send("reloading");
         m.reload_queue_.clear();
         for (auto& s : m.slots_)
           if (!s->removed) m.reload_queue_.push_back(s->id);
@@ -143,8 +145,13 @@ Master::~Master() {
 
 bool Master::bind_listeners() {
   auto bind_all = [&](const std::vector<ListenAddress>& addresses, Protocol protocol) {
-    for (const ListenAddress& a : addresses) {
-      Fd fd = listen_on(a, config_.server.backlog);
+    const char* kind = protocol == Protocol::kHttp ? "http" : "uwsgi";
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+      const ListenAddress& a = addresses[i];
+      // Passed by the emperor (the same socket every generation of this
+      // vassal had), or bound here.
+      std::optional<Fd> passed = inherited_.take(socket_name(kind, i));
+      Fd fd = passed ? std::move(*passed) : listen_on(a, config_.server.backlog);
       fd.set_nonblocking(true);
       if (a.kind == ListenAddress::Kind::kTcp) {
         // Accepted sockets inherit TCP_NODELAY from the listener: one syscall
@@ -155,7 +162,7 @@ bool Master::bind_listeners() {
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof defer_seconds);
       }
       ListenAddress bound = a.kind == ListenAddress::Kind::kTcp ? local_address(fd) : a;
-      spdlog::info("listening on {} ({})", bound.str(), protocol == Protocol::kHttp ? "http" : "uwsgi");
+      spdlog::info("listening on {} ({}{})", bound.str(), kind, passed ? ", passed by the emperor" : "");
       listeners_.push_back(Listener{bound, protocol, std::move(fd)});
     }
   };
@@ -170,11 +177,18 @@ bool Master::bind_listeners() {
 }
 
 ExitCode Master::run() {
+  try {
+    inherited_ = InheritedSockets::take_from_environment();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return ExitCode::kBootError;
+  }
   if (!bind_listeners()) return ExitCode::kBootError;
   if (config_.stats.listen) {
     // Before the app loads: the master is still single-threaded (see StatsServer).
     try {
-      stats_ = std::make_unique<StatsServer>(EV_DEFAULT, *config_.stats.listen, [this] { return snapshot(); });
+      stats_ = std::make_unique<StatsServer>(EV_DEFAULT, *config_.stats.listen, inherited_.take(socket_name("stats", 0)),
+                                             [this] { return snapshot(); });
       spdlog::info("stats on {} (JSON at /, Prometheus at /metrics)", stats_->address().str());
     } catch (const std::exception& e) {
       spdlog::critical("stats: {}", e.what());
@@ -219,6 +233,7 @@ ExitCode Master::run() {
   w_->scan.data = this;
   ev_timer_start(loop, &w_->scan);
 
+  emperor_ = EmperorLink::from_environment(loop, [this](bool graceful) { stop(graceful); });
   for (int i = 0; i < workers; ++i) add_slot();
   ev_run(loop, 0);
   spdlog::info("stopped");
@@ -329,6 +344,7 @@ void Master::spawn(WorkerSlot& s) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != master) return ExitCode::kFailure;
       if (stats_) stats_->close_in_child();
+      if (emperor_) emperor_->close_in_child();
       set_process_label(label);
       set_process_title(label);
       try {
@@ -402,7 +418,10 @@ void Master::on_ready(WorkerProcess& p) {
     ev_timer_start(EV_DEFAULT, &p.lifetime);
   }
   WorkerSlot* s = slot(p.slot);
-  if (!s || s->successor != p.pid) return;
+  if (!s || s->successor != p.pid) {
+    announce_if_serving();
+    return;
+  }
   // The successor serves: only now is its predecessor told to stop.
   pid_t old = s->active;
   s->active = p.pid;
@@ -431,6 +450,19 @@ void Master::reload_next() {
     reload_queue_.pop_front();
   }
   spdlog::info("reload done");
+  if (emperor_) emperor_->send("ready");
+}
+
+void Master::announce_if_serving() {
+  if (announced_serving_ || stopping_) return;
+  for (const auto& s : slots_) {
+    if (s->removed) continue;
+    auto it = processes_.find(s->active);
+    if (it == processes_.end() || !it->second->ready) return;
+  }
+  announced_serving_ = true;
+  spdlog::info("every worker serving");
+  if (emperor_) emperor_->send("ready");
 }
 
 void Master::retire(pid_t pid) {
@@ -575,6 +607,7 @@ void Master::stop(bool graceful) {
     ev_timer_stop(EV_DEFAULT, &p->deadline);
   }
   spdlog::info("{} stop requested", graceful ? "graceful" : "quick");
+  if (emperor_ && !already) emperor_->send("stopping");
   // A worker not serving yet has no request to finish (and may be stuck
   // before it reads its signals): it is killed, not asked.
   for (auto& [pid, p] : processes_) ::kill(pid, p->ready ? (graceful ? SIGTERM : SIGINT) : SIGKILL);

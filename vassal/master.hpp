@@ -21,8 +21,10 @@
 #include "core/exit_code.hpp"
 #include "core/fd.hpp"
 #include "core/fork.hpp"
+#include "core/inherited_sockets.hpp"
 #include "vassal/app.hpp"
 #include "vassal/listener.hpp"
+#include "vassal/emperor_link.hpp"
 #include "vassal/scoreboard.hpp"
 #include "vassal/stats.hpp"
 #include "vassal/stats_server.hpp"
@@ -57,6 +59,7 @@ class Master {
   void schedule_respawn(WorkerSlot& slot);
   void scan();
   void reload_next();
+  void announce_if_serving();  // once: every slot's first worker serves
   void remove_slot();
   void stop(bool graceful);
   void signal_workers(int sig);
@@ -68,6 +71,7 @@ class Master {
   const VassalConfig& config_;
   AppPlugin& plugin_;
   ForkHooks& hooks_;
+  InheritedSockets inherited_;  // from the emperor, until bind_listeners takes them
   std::vector<Listener> listeners_;
   std::unique_ptr<Scoreboard> scoreboard_;
   Pipe events_;  // workers -> master (WorkerMessage)
@@ -75,6 +79,8 @@ class Master {
   std::map<pid_t, std::unique_ptr<WorkerProcess>> processes_;
   std::deque<int> reload_queue_;  // slot ids still to replace for HUP
   std::unique_ptr<StatsServer> stats_;
+  std::unique_ptr<EmperorLink> emperor_;  // when started by an emperor
+  bool announced_serving_ = false;
   std::array<std::uint64_t, static_cast<int>(RespawnCause::kCount)> respawns_{};
   std::uint64_t retired_requests_ = 0;  // served by worker processes already reaped
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -98,9 +98,14 @@ void StatsServer::Client::on_writable() {
   server->drop(this);
 }
 
-StatsServer::StatsServer(struct ev_loop* loop, const ListenAddress& address, Snapshot snapshot)
+StatsServer::StatsServer(struct ev_loop* loop, const ListenAddress& address, std::optional<Fd> passed,
+                         Snapshot snapshot)
     : loop_(loop), address_(address), snapshot_(std::move(snapshot)) {
-  if (address.kind == ListenAddress::Kind::kUnix) {
+  if (passed) {
+    listener_ = std::move(*passed);
+    if (address.kind == ListenAddress::Kind::kTcp) address_ = local_address(listener_);
+  } else if (address.kind == ListenAddress::Kind::kUnix) {
+    bound_here_ = true;
     // Created 0600 rather than chmod-ed after: no moment where others may
     // connect. The master is still single-threaded here (no app loaded yet),
     // so the process-wide umask is ours to change.
@@ -125,7 +130,7 @@ StatsServer::StatsServer(struct ev_loop* loop, const ListenAddress& address, Sna
 StatsServer::~StatsServer() {
   ev_io_stop(loop_, &accept_watcher_);
   while (!clients_.empty()) drop(clients_.front().get());
-  if (address_.kind == ListenAddress::Kind::kUnix && listener_) ::unlink(address_.path.c_str());
+  if (bound_here_ && address_.kind == ListenAddress::Kind::kUnix && listener_) ::unlink(address_.path.c_str());
 }
 
 void StatsServer::close_in_child() noexcept {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 
 #include "core/fd.hpp"
 #include "core/listen_address.hpp"
@@ -23,7 +24,8 @@ class StatsServer {
 
   // Binds address (a unix socket is made 0600: the stats name every request
   // in flight; construct it before the app starts threads). Throws std::system_error naming the address.
-  StatsServer(struct ev_loop* loop, const ListenAddress& address, Snapshot snapshot);
+  // passed: the socket, already bound (by the emperor); otherwise it is bound here.
+  StatsServer(struct ev_loop* loop, const ListenAddress& address, std::optional<Fd> passed, Snapshot snapshot);
   ~StatsServer();
   StatsServer(const StatsServer&) = delete;
   StatsServer& operator=(const StatsServer&) = delete;
@@ -44,6 +46,7 @@ class StatsServer {
   struct ev_loop* loop_;
   ListenAddress address_;
   Fd listener_;
+  bool bound_here_ = false;  // a unix socket path this process created, and removes
   ev_io accept_watcher_{};
   Snapshot snapshot_;
   std::list<std::unique_ptr<Client>> clients_;

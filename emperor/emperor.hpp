@@ -1,0 +1,47 @@
+#pragma once
+// The emperor: one Vassal per *.toml file in the vassal directory, kept in
+// step with the directory by inotify, and the one place where their master
+// processes are reaped (libev's default loop reaps every child).
+//
+//   TERM       graceful stop of every vassal, then exit; a second TERM, or
+//   INT, QUIT  quick stop
+//   HUP        reload every vassal (as if each file were touched)
+#include <ev.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/exit_code.hpp"
+#include "emperor/directory_watcher.hpp"
+#include "emperor/vassal.hpp"
+
+namespace suz {
+
+class Emperor {
+ public:
+  explicit Emperor(EmperorOptions options);
+  ~Emperor();
+  Emperor(const Emperor&) = delete;
+  Emperor& operator=(const Emperor&) = delete;
+
+  ExitCode run();
+
+ private:
+  void on_file(const std::string& file, bool present);
+  void on_signal(int signum);
+  void reap(pid_t pid, int status);
+  void stop(bool graceful);
+  void forget_finished();
+
+  EmperorOptions options_;
+  struct ev_loop* loop_;
+  std::map<std::string, std::unique_ptr<Vassal>> vassals_;
+  std::unique_ptr<DirectoryWatcher> watcher_;
+  std::vector<ev_signal> signals_;
+  ev_child child_{};
+  bool stopping_ = false;
+};
+
+}  // namespace suz

@@ -1,0 +1,342 @@
+#include "emperor/vassal.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/exit_code.hpp"
+#include "core/units.hpp"
+#include "emperor/vassal_launcher.hpp"
+
+namespace suz {
+
+std::string_view state_name(VassalState s) {
+  switch (s) {
+    case VassalState::kInvalid: return "invalid";
+    case VassalState::kStarting: return "starting";
+    case VassalState::kRunning: return "running";
+    case VassalState::kReloading: return "reloading";
+    case VassalState::kBackoff: return "backoff";
+    case VassalState::kStopping: return "stopping";
+  }
+  return "unknown";
+}
+
+using Clock = std::chrono::steady_clock;
+
+struct Vassal::Process {
+  enum class Deadline { kReady, kHeartbeat, kMercy };
+
+  Vassal* owner = nullptr;
+  pid_t pid = 0;
+  Fd channel;
+  ev_io io{};
+  ev_timer timer{};
+  Deadline deadline = Deadline::kReady;
+  bool ready = false;
+  bool asked_to_stop = false;
+  Clock::time_point started = Clock::now();
+  std::optional<Clock::time_point> ready_at;
+
+  void arm(Deadline d, double seconds) {
+    deadline = d;
+    ev_timer_stop(owner->loop_, &timer);
+    ev_timer_set(&timer, seconds, 0.);
+    ev_timer_start(owner->loop_, &timer);
+  }
+  ~Process() {
+    ev_io_stop(owner->loop_, &io);
+    ev_timer_stop(owner->loop_, &timer);
+  }
+};
+
+Vassal::Vassal(struct ev_loop* loop, const EmperorOptions& options, std::string file)
+    : loop_(loop), options_(options), file_(std::move(file)), path_(options.dir / file_) {
+  ev_init(&backoff_, [](struct ev_loop*, ev_timer* w, int) {
+    static_cast<Vassal*>(w->data)->on(Event::kBackoffElapsed);
+  });
+  backoff_.data = this;
+}
+
+Vassal::~Vassal() {
+  ev_timer_stop(loop_, &backoff_);
+  // Whatever is still running is the emperor's to kill (it only forgets a
+  // finished vassal, or exits): never leave a master behind.
+  for (Process* p : {current_.get(), successor_.get()})
+    if (p) ::kill(p->pid, SIGKILL);
+  for (auto& p : leaving_) ::kill(p->pid, SIGKILL);
+}
+
+std::string Vassal::name() const {
+  return config_ ? config_->vassal.name : std::filesystem::path(file_).stem().string();
+}
+
+pid_t Vassal::pid() const { return current_ ? current_->pid : 0; }
+
+double Vassal::uptime_seconds() const {
+  return current_ ? std::chrono::duration<double>(Clock::now() - current_->started).count() : 0;
+}
+
+bool Vassal::finished() const { return (!file_present_ || emperor_stopping_) && !has_processes(); }
+
+void Vassal::set_state(VassalState s) {
+  if (s == state_) return;
+  spdlog::info("vassal {}: {} -> {}", name(), state_name(state_), state_name(s));
+  state_ = s;
+}
+
+bool Vassal::load() {
+  ConfigResult loaded = load_vassal_config(path_);
+  if (!loaded) {
+    for (const ConfigIssue& issue : loaded.error()) spdlog::error("vassal {}: {}", file_, issue.str());
+    return false;
+  }
+  config_ = std::move(*loaded);
+  return true;
+}
+
+double Vassal::mercy_seconds() const {
+  double graceful = config_ ? to_seconds(config_->lifetime.graceful_timeout) : 30;
+  return graceful + 5;  // the master's own kill deadline is graceful_timeout + 1 s
+}
+
+// ---------------------------------------------------------------------------
+// The state machine: every transition of a vassal is made here.
+void Vassal::on(Event e, Process* p, int status) {
+  switch (e) {
+    case Event::kFilePresent:
+    case Event::kReload: {
+      file_present_ = true;
+      if (emperor_stopping_) return;
+      if (state_ == VassalState::kStopping) return;  // started again once the old master is gone
+      bool was_serving = state_ == VassalState::kRunning || state_ == VassalState::kReloading;
+      if (!load()) {
+        if (was_serving || state_ == VassalState::kStarting) {
+          spdlog::error("vassal {}: {} is invalid: still running the previous configuration", name(), file_);
+        } else {
+          ev_timer_stop(loop_, &backoff_);
+          set_state(VassalState::kInvalid);
+        }
+        return;
+      }
+      ev_timer_stop(loop_, &backoff_);
+      if (was_serving) {
+        // A new master beside the serving one; it takes over once it serves.
+        if (successor_) {
+          ask_to_stop(*successor_, false);
+          leaving_.push_back(std::move(successor_));
+        }
+        spdlog::info("vassal {}: reloading (pid {} keeps serving until the new master does)", name(), current_->pid);
+        if (start(successor_)) set_state(VassalState::kReloading);
+        return;
+      }
+      if (current_) {  // starting: start over with the new file
+        ask_to_stop(*current_, false);
+        leaving_.push_back(std::move(current_));
+      }
+      quick_deaths_ = 0;
+      if (start(current_)) set_state(VassalState::kStarting);
+      else enter_backoff();
+      return;
+    }
+
+    case Event::kFileGone:
+    case Event::kStop:
+    case Event::kQuickStop: {
+      bool graceful = e != Event::kQuickStop;
+      if (e == Event::kFileGone) file_present_ = false;
+      else emperor_stopping_ = true;
+      ev_timer_stop(loop_, &backoff_);
+      for (Process* q : {current_.get(), successor_.get()})
+        if (q && (!q->asked_to_stop || !graceful)) ask_to_stop(*q, graceful);
+      for (auto& q : leaving_)
+        if (!graceful) ask_to_stop(*q, false);
+      if (has_processes()) set_state(VassalState::kStopping);
+      else sockets_.clear();
+      return;
+    }
+
+    case Event::kReady: {
+      p->ready = true;
+      p->ready_at = Clock::now();
+      p->arm(Process::Deadline::kHeartbeat, options_.heartbeat_timeout);
+      if (p == current_.get() && state_ == VassalState::kStarting) {
+        spdlog::info("vassal {}: serving (pid {})", name(), p->pid);
+        set_state(VassalState::kRunning);
+      } else if (p == successor_.get() && state_ == VassalState::kReloading) {
+        spdlog::info("vassal {}: reloaded: pid {} serves, pid {} stops", name(), p->pid, current_->pid);
+        ask_to_stop(*current_, true);
+        leaving_.push_back(std::move(current_));
+        current_ = std::move(successor_);
+        sockets_.forget_unused();
+        set_state(VassalState::kRunning);
+      }
+      return;
+    }
+
+    case Event::kExited: {
+      std::string how = describe_wait_status(status);  // "exited with 4 (...)", "killed by SIGKILL"
+      std::unique_ptr<Process> gone;
+      auto left = std::find_if(leaving_.begin(), leaving_.end(), [p](auto& q) { return q.get() == p; });
+      if (left != leaving_.end()) {
+        gone = std::move(*left);
+        leaving_.erase(left);
+        spdlog::info("vassal {}: pid {} {}", name(), p->pid, how);
+      } else if (p == successor_.get()) {
+        gone = std::move(successor_);
+        last_exit_ = how;
+        spdlog::error("vassal {}: the new master (pid {}) {} before serving: pid {} keeps serving the previous "
+                      "configuration",
+                      name(), p->pid, how, current_ ? current_->pid : 0);
+        if (state_ == VassalState::kReloading) set_state(VassalState::kRunning);
+      } else if (p == current_.get()) {
+        gone = std::move(current_);
+        last_exit_ = how;
+        if (state_ == VassalState::kStopping) {
+          spdlog::info("vassal {}: pid {} {}", name(), p->pid, how);
+        } else if (successor_) {
+          spdlog::error("vassal {}: pid {} {} while its replacement starts", name(), p->pid, how);
+          current_ = std::move(successor_);
+          set_state(VassalState::kStarting);
+        } else {
+          spdlog::error("vassal {}: pid {} {}", name(), p->pid, how);
+          bool healthy = gone->ready_at &&
+                         std::chrono::duration<double>(Clock::now() - *gone->ready_at).count() >= options_.healthy_after;
+          if (healthy) quick_deaths_ = 0;
+          enter_backoff();
+        }
+      }
+      if (state_ == VassalState::kStopping && !has_processes()) {
+        if (file_present_ && !emperor_stopping_) {
+          // The file came back while the old master stopped.
+          state_ = VassalState::kInvalid;
+          on(Event::kFilePresent);
+        } else {
+          sockets_.clear();
+          spdlog::info("vassal {}: stopped", name());
+        }
+      }
+      return;
+    }
+
+    case Event::kBackoffElapsed:
+      if (!load()) {
+        set_state(VassalState::kInvalid);
+        return;
+      }
+      if (start(current_)) set_state(VassalState::kStarting);
+      else enter_backoff();
+      return;
+
+    case Event::kReadyTimeout:
+      spdlog::error("vassal {}: pid {} not serving {} after it started: killing it", name(), p->pid,
+                    format_duration(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(options_.ready_timeout))));
+      ::kill(p->pid, SIGKILL);
+      return;
+
+    case Event::kHeartbeatMissed:
+      spdlog::error("vassal {}: pid {} sent nothing for {:.0f}s: killing it", name(), p->pid, options_.heartbeat_timeout);
+      ::kill(p->pid, SIGKILL);
+      return;
+
+    case Event::kMercyElapsed:
+      spdlog::error("vassal {}: pid {} still running {:.0f}s after being asked to stop: killing it", name(), p->pid,
+                    mercy_seconds());
+      ::kill(p->pid, SIGKILL);
+      return;
+  }
+}
+// ---------------------------------------------------------------------------
+
+void Vassal::enter_backoff() {
+  restarts_++;
+  quick_deaths_++;
+  // The first death of a vassal that was serving: back at once. Repeated
+  // quick deaths: 0.5 s, 1 s, 2 s ... up to max_backoff.
+  double delay = quick_deaths_ <= 1 ? 0 : std::min(options_.max_backoff, 0.5 * std::pow(2.0, quick_deaths_ - 2));
+  if (delay == 0) {
+    on(Event::kBackoffElapsed);
+    return;
+  }
+  spdlog::warn("vassal {}: died {} time(s) in a row soon after starting: restarting in {:.1f}s", name(), quick_deaths_,
+               delay);
+  set_state(VassalState::kBackoff);
+  ev_timer_set(&backoff_, delay, 0.);
+  ev_timer_start(loop_, &backoff_);
+}
+
+bool Vassal::start(std::unique_ptr<Process>& into) {
+  LaunchSpec spec;
+  spec.program = options_.vassal_program;
+  spec.file = path_;
+  spec.heartbeat_seconds = options_.heartbeat_timeout / 3;
+  Launched launched;
+  try {
+    spec.sockets = sockets_.prepare(*config_);
+    launched = launch_vassal(spec);
+  } catch (const std::exception& e) {
+    spdlog::error("vassal {}: cannot start: {}", name(), e.what());
+    last_exit_ = e.what();
+    return false;
+  }
+  auto p = std::make_unique<Process>();
+  p->owner = this;
+  p->pid = launched.pid;
+  p->channel = std::move(launched.channel);
+  ev_io_init(&p->io, [](struct ev_loop*, ev_io* w, int) {
+    auto* q = static_cast<Process*>(w->data);
+    char buf[64];
+    for (;;) {
+      ssize_t n = ::recv(q->channel.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0) return;  // EAGAIN: read everything
+      if (n == 0) {       // the master is exiting; its reaping follows
+        ev_io_stop(q->owner->loop_, &q->io);
+        return;
+      }
+      std::string_view message(buf, static_cast<std::size_t>(n));
+      if (q->ready && !q->asked_to_stop) q->arm(Process::Deadline::kHeartbeat, q->owner->options_.heartbeat_timeout);
+      if (message == "ready" && !q->ready) q->owner->on(Event::kReady, q);
+      else if (message == "reloading") spdlog::info("vassal {}: pid {} reloading its workers", q->owner->name(), q->pid);
+    }
+  }, p->channel.get(), EV_READ);
+  p->io.data = p.get();
+  ev_io_start(loop_, &p->io);
+  ev_init(&p->timer, [](struct ev_loop*, ev_timer* w, int) {
+    auto* q = static_cast<Process*>(w->data);
+    switch (q->deadline) {
+      case Process::Deadline::kReady: q->owner->on(Event::kReadyTimeout, q); break;
+      case Process::Deadline::kHeartbeat: q->owner->on(Event::kHeartbeatMissed, q); break;
+      case Process::Deadline::kMercy: q->owner->on(Event::kMercyElapsed, q); break;
+    }
+  });
+  p->timer.data = p.get();
+  p->arm(Process::Deadline::kReady, options_.ready_timeout);
+  spdlog::info("vassal {}: started pid {} for {}", name(), p->pid, path_.string());
+  into = std::move(p);
+  return true;
+}
+
+void Vassal::ask_to_stop(Process& p, bool graceful) {
+  p.asked_to_stop = true;
+  std::string_view message = graceful ? "stop" : "quick-stop";
+  if (::send(p.channel.get(), message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+    ::kill(p.pid, graceful ? SIGTERM : SIGINT);
+  p.arm(Process::Deadline::kMercy, graceful ? mercy_seconds() : 5.0);
+}
+
+bool Vassal::reaped(pid_t pid, int status) {
+  Process* p = nullptr;
+  for (Process* q : {current_.get(), successor_.get()})
+    if (q && q->pid == pid) p = q;
+  for (auto& q : leaving_)
+    if (q->pid == pid) p = q.get();
+  if (!p) return false;
+  on(Event::kExited, p, status);
+  return true;
+}
+
+}  // namespace suz

@@ -1,0 +1,110 @@
+#pragma once
+// One vassal file and the master processes started for it, as a state
+// machine. Every transition is in Vassal::on(); everything else only reports
+// events to it.
+//
+//   invalid    the file does not load: logged (file:line:col), nothing runs;
+//              left when the file changes
+//   starting   a master was started, not yet serving
+//   running    its master reported every worker serving
+//   reloading  the file changed: a new master starts beside the serving one
+//              (on the same sockets) and takes over once serving
+//   backoff    the master died unasked: restarted after a delay that grows
+//              with quick deaths and resets after a healthy run
+//   stopping   the file is gone (or the emperor stops): masters were asked
+//              to stop, and are killed after a mercy timeout
+#include <ev.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+#include "core/fd.hpp"
+#include "emperor/vassal_sockets.hpp"
+
+namespace suz {
+
+enum class VassalState { kInvalid, kStarting, kRunning, kReloading, kBackoff, kStopping };
+std::string_view state_name(VassalState s);
+
+struct EmperorOptions {
+  std::filesystem::path dir;
+  std::string vassal_program;
+  double ready_timeout = 60;      // seconds from start to every worker serving
+  double heartbeat_timeout = 30;  // seconds without a message from a serving master
+  double healthy_after = 10;      // seconds of serving that reset the backoff
+  double max_backoff = 30;
+};
+
+class Vassal {
+ public:
+  struct Process;  // one master process (vassal.cpp)
+
+  enum class Event {
+    kFilePresent,     // new, changed or touched
+    kFileGone,
+    kReload,          // the emperor's HUP
+    kStop,            // the emperor stops (graceful)
+    kQuickStop,
+    kReady,           // process: every worker serving
+    kExited,          // process: reaped
+    kBackoffElapsed,
+    kReadyTimeout,    // process: not serving in time
+    kHeartbeatMissed, // process
+    kMercyElapsed,    // process: did not stop when asked
+  };
+
+  Vassal(struct ev_loop* loop, const EmperorOptions& options, std::string file);
+  ~Vassal();
+  Vassal(const Vassal&) = delete;
+  Vassal& operator=(const Vassal&) = delete;
+
+  // p: the process an event is about (kReady, kExited and the process timers).
+  void on(Event e, Process* p = nullptr, int status = 0);
+  // A reaped child: true if it was one of this vassal's.
+  bool reaped(pid_t pid, int status);
+  // No file, no process: the emperor can forget it.
+  bool finished() const;
+
+  // For `emperor status`.
+  const std::string& file() const { return file_; }
+  std::string name() const;
+  VassalState state() const { return state_; }
+  pid_t pid() const;
+  double uptime_seconds() const;
+  int restarts() const { return restarts_; }
+  const std::string& last_exit() const { return last_exit_; }
+
+ private:
+  bool start(std::unique_ptr<Process>& into);  // a new master on config_; false (logged) if it could not start
+  bool load();               // config_ from the file; false (logged) if invalid
+  void ask_to_stop(Process& p, bool graceful);
+  void enter_backoff();
+  void set_state(VassalState s);
+  bool has_processes() const { return current_ || successor_ || !leaving_.empty(); }
+  double mercy_seconds() const;
+
+  struct ev_loop* loop_;
+  const EmperorOptions& options_;
+  std::string file_;
+  std::filesystem::path path_;
+  VassalState state_ = VassalState::kInvalid;
+  bool file_present_ = true;
+  std::optional<VassalConfig> config_;
+  VassalSockets sockets_;
+  std::unique_ptr<Process> current_;
+  std::unique_ptr<Process> successor_;
+  std::vector<std::unique_ptr<Process>> leaving_;  // asked to stop, not yet reaped
+  ev_timer backoff_{};
+  bool emperor_stopping_ = false;
+  int quick_deaths_ = 0;
+  int restarts_ = 0;
+  std::string last_exit_;
+};
+
+}  // namespace suz

@@ -1,0 +1,34 @@
+#pragma once
+// Starts one vassal master: fork+exec of `vassal FILE` through Boost.Process,
+// with its listening sockets (passed by the socket activation protocol) and
+// the emperor channel. The child is detached at once: the emperor's libev
+// loop is the only place that reaps (DEPENDENCIES.md, traps 1 and 2).
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/fd.hpp"
+
+namespace suz {
+
+struct LaunchSpec {
+  std::string program;                              // the vassal binary
+  std::filesystem::path file;                       // its TOML file
+  std::vector<std::pair<std::string, int>> sockets;  // name ("http0") and the emperor's fd
+  double heartbeat_seconds = 5;
+  std::optional<uid_t> uid;                         // drop to these before exec
+  std::optional<gid_t> gid;
+};
+
+struct Launched {
+  pid_t pid = 0;
+  Fd channel;  // the emperor's end (SOCK_SEQPACKET, non-blocking)
+};
+
+// Throws std::runtime_error naming the file when the process cannot start.
+Launched launch_vassal(const LaunchSpec& spec);
+
+}  // namespace suz

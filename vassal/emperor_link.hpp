@@ -1,0 +1,46 @@
+#pragma once
+// The vassal master's end of the channel to its emperor: a SOCK_SEQPACKET
+// socket inherited as SUZERAIN_EMPEROR_FD, one message per packet.
+//   vassal -> emperor: "ready" (every worker serving), "reloading",
+//                      "stopping", "heartbeat" (every SUZERAIN_EMPEROR_HEARTBEAT s)
+//   emperor -> vassal: "stop" (graceful), "quick-stop"
+// The end of the channel means the emperor is gone: the vassal stops (its
+// PR_SET_PDEATHSIG is the hard guarantee; this is the orderly one).
+#include <ev.h>
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "core/fd.hpp"
+
+namespace suz {
+
+class EmperorLink {
+ public:
+  // graceful: true for "stop", false for "quick-stop" or a vanished emperor.
+  using StopRequested = std::function<void(bool graceful)>;
+
+  // nullptr when this vassal was not started by an emperor.
+  static std::unique_ptr<EmperorLink> from_environment(struct ev_loop* loop, StopRequested on_stop);
+  ~EmperorLink();
+  EmperorLink(const EmperorLink&) = delete;
+  EmperorLink& operator=(const EmperorLink&) = delete;
+
+  void send(std::string_view message);
+  // In a forked worker: close the channel without touching the master's loop.
+  void close_in_child() noexcept { fd_.reset(); }
+
+ private:
+  EmperorLink(struct ev_loop* loop, Fd fd, double heartbeat_seconds, StopRequested on_stop);
+  static void on_readable(struct ev_loop*, ev_io* w, int);
+  static void on_heartbeat(struct ev_loop*, ev_timer* w, int);
+
+  struct ev_loop* loop_;
+  Fd fd_;
+  StopRequested on_stop_;
+  ev_io io_{};
+  ev_timer heartbeat_{};
+};
+
+}  // namespace suz
