@@ -1,0 +1,149 @@
+// The emperor with real vassals: files appear, change, break, vanish; the
+// emperor itself is stopped or killed. Every check is on real processes and
+// real sockets.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "core/fd.hpp"
+#include "core/socket.hpp"
+#include "tests/support/emperor.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/probe.hpp"
+
+namespace suz::test {
+namespace {
+
+bool serves(int port) {
+  auto r = http_get(port, "/");
+  return r && r->status == 200;
+}
+
+bool refuses(int port) {
+  try {
+    connect_to(ListenAddress{ListenAddress::Kind::kTcp, "127.0.0.1", static_cast<std::uint16_t>(port), ""});
+    return false;
+  } catch (const std::exception&) {
+    return true;
+  }
+}
+
+TEST(Emperor, three_vassals_from_a_fresh_directory_all_serve) {
+  EmperorUnderTest e({{"alpha", tiny_vassal()}, {"beta", tiny_vassal("lifetime_app", 2)}, {"gamma", tiny_vassal()}});
+  for (const char* name : {"alpha", "beta", "gamma"}) {
+    int port = e.port_of(name);
+    ASSERT_NE(port, 0) << name << "\n" << e.process().output();
+    ASSERT_NE(e.wait_serving(name), 0) << name << "\n" << e.process().output();
+    EXPECT_TRUE(serves(port)) << name;
+  }
+}
+
+TEST(Emperor, a_new_file_starts_a_vassal_and_removing_it_stops_it_and_frees_its_port) {
+  EmperorUnderTest e;
+  e.write("late", tiny_vassal());
+  int port = e.port_of("late");
+  ASSERT_NE(e.wait_serving("late"), 0) << e.process().output();
+  ASSERT_TRUE(serves(port));
+  e.remove("late");
+  ASSERT_TRUE(e.process().wait_for_line("vassal late: stopped", 30s)) << e.process().output();
+  EXPECT_TRUE(refuses(port)) << "port " << port << " still open after the vassal stopped";
+  EXPECT_TRUE(processes_matching("vassal late:").empty());
+}
+
+TEST(Emperor, touching_a_file_reloads_its_vassal_without_failing_a_request) {
+  EmperorUnderTest e({{"hot", tiny_vassal("lifetime_app", 2)}, {"bystander", tiny_vassal()}});
+  int port = e.port_of("hot");
+  pid_t first = e.wait_serving("hot");
+  pid_t bystander = e.wait_serving("bystander");
+  ASSERT_NE(first, 0) << e.process().output();
+  Probe keep_alive(port), fresh(port, "/", /*keep_alive=*/false);
+  pid_t previous = first;
+  for (int reload = 2; reload <= 4; ++reload) {
+    e.touch("hot");
+    pid_t next = e.wait_serving("hot", reload);
+    ASSERT_NE(next, 0) << e.process().output();
+    EXPECT_NE(next, previous);
+    previous = next;
+  }
+  ASSERT_TRUE(e.process().wait_for_line("vassal hot: pid " + std::to_string(first) + " exited with 0", 30s))
+      << e.process().output();
+  keep_alive.stop();
+  fresh.stop();
+  EXPECT_GT(keep_alive.ok() + fresh.ok(), 20);
+  EXPECT_EQ(keep_alive.failed(), 0) << testing::PrintToString(keep_alive.failures());
+  EXPECT_EQ(fresh.failed(), 0) << testing::PrintToString(fresh.failures());
+  EXPECT_EQ(e.port_of("hot"), port) << "the same socket serves every generation";
+  EXPECT_EQ(e.process().count_lines("vassal bystander: started pid"), 1) << "the other vassal was touched";
+  EXPECT_EQ(::kill(bystander, 0), 0);
+}
+
+TEST(Emperor, a_vassal_that_exits_at_once_is_throttled_not_spun) {
+  EmperorUnderTest e({{"broken", tiny_vassal("import_error")}, {"fine", tiny_vassal()}});
+  ASSERT_TRUE(e.process().wait_for_line("vassal broken: died 3 time\\(s\\) in a row soon after starting: restarting in 1.0s",
+                                        30s))
+      << e.process().output();
+  EXPECT_EQ(e.process().count_lines("vassal broken: started pid"), 3) << e.process().output();
+  EXPECT_NE(e.process().count_lines("vassal broken: died 2 time\\(s\\) .* restarting in 0.5s"), 0);
+  int port = e.port_of("fine");
+  ASSERT_NE(e.wait_serving("fine"), 0);
+  EXPECT_TRUE(serves(port));
+}
+
+TEST(Emperor, an_invalid_file_is_reported_with_its_position_and_started_once_fixed) {
+  EmperorUnderTest e({{"good", tiny_vassal()}});
+  pid_t good = e.wait_serving("good");
+  ASSERT_NE(good, 0);
+  e.write("typo", "[app]\nmodule = \"lifetime_app\"\nchdir = \"@APPS@\"\n[server]\nhttp = [\"127.0.0.1:0\"]\nworkers = \"two\"\n");
+  ASSERT_TRUE(e.process().wait_for_line("vassal typo.toml: .*typo.toml:6:11: \\[server\\] workers: expected an integer", 30s))
+      << e.process().output();
+  EXPECT_EQ(e.process().count_lines("vassal typo: started"), 0);
+  e.write("typo", tiny_vassal());
+  int port = e.port_of("typo");
+  ASSERT_NE(e.wait_serving("typo"), 0) << e.process().output();
+  EXPECT_TRUE(serves(port));
+  EXPECT_EQ(e.wait_serving("good"), good) << "the other vassal was restarted";
+  EXPECT_EQ(e.process().count_lines("vassal good: started pid"), 1);
+}
+
+TEST(Emperor, a_running_vassal_whose_file_breaks_keeps_running_the_previous_configuration) {
+  EmperorUnderTest e({{"steady", tiny_vassal()}});
+  int port = e.port_of("steady");
+  pid_t pid = e.wait_serving("steady");
+  ASSERT_NE(pid, 0);
+  e.write("steady", "[app]\nmodule = 42\n");
+  ASSERT_TRUE(e.process().wait_for_line("vassal steady: .* is invalid: still running the previous configuration", 30s))
+      << e.process().output();
+  EXPECT_TRUE(serves(port));
+  EXPECT_EQ(::kill(pid, 0), 0);
+}
+
+TEST(Emperor, term_stops_every_vassal_gracefully_and_exits) {
+  EmperorUnderTest e({{"one", tiny_vassal()}, {"two", tiny_vassal()}});
+  int one = e.port_of("one"), two = e.port_of("two");
+  ASSERT_NE(e.wait_serving("one"), 0);
+  ASSERT_NE(e.wait_serving("two"), 0);
+  auto status = e.process().stop(SIGTERM, 30s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << e.process().output();
+  EXPECT_EQ(e.process().count_lines("vassal (one|two) \\(pid \\d+\\): graceful stop requested"), 2);
+  EXPECT_TRUE(refuses(one));
+  EXPECT_TRUE(refuses(two));
+  EXPECT_TRUE(processes_matching("vassal one:").empty());
+  EXPECT_TRUE(processes_matching("vassal two:").empty());
+}
+
+TEST(Emperor, sigkill_of_the_emperor_leaves_no_process_of_its_tree) {
+  EmperorUnderTest e({{"orphan-a", tiny_vassal("lifetime_app", 2)}, {"orphan-b", tiny_vassal("lifetime_app", 2)}});
+  ASSERT_NE(e.wait_serving("orphan-a"), 0);
+  ASSERT_NE(e.wait_serving("orphan-b"), 0);
+  auto tree = processes_matching("vassal orphan-");
+  ASSERT_EQ(tree.size(), 6u) << "two masters and four workers expected";
+  ASSERT_TRUE(e.process().stop(SIGKILL, 30s));
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (!processes_matching("vassal orphan-").empty() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(processes_matching("vassal orphan-").empty()) << "left behind: "
+                                                            << testing::PrintToString(processes_matching("vassal orphan-"));
+}
+
+}  // namespace
+}  // namespace suz::test

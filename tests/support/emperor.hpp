@@ -1,0 +1,44 @@
+#pragma once
+// Starts a real `emperor` on a fresh vassal directory. The vassals' logs come
+// through the emperor's stderr (they inherit it), so one Spawned sees all.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.hpp"
+#include "tests/support/spawned.hpp"
+
+namespace suz::test {
+
+// A vassal file for tests/integration/apps/MODULE, on a kernel-chosen port.
+std::string tiny_vassal(const std::string& module = "lifetime_app", int workers = 1);
+
+class EmperorUnderTest {
+ public:
+  // Files written before the emperor starts are its boot set.
+  explicit EmperorUnderTest(std::vector<std::pair<std::string, std::string>> files = {},
+                            std::vector<std::string> extra_args = {});
+
+  // Writes DIR/NAME.toml ("@APPS@" replaced), as an editor's atomic save: one rename.
+  void write(const std::string& name, std::string toml);
+  void touch(const std::string& name);
+  void remove(const std::string& name);
+
+  // The http port vassal NAME listens on (its first "listening on" line), 0 if none in time.
+  int port_of(const std::string& name, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Waits for the emperor to report vassal NAME serving `times` times in all
+  // (a reload counts again); returns the pid of the master that serves.
+  pid_t wait_serving(const std::string& name, int times = 1, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  Spawned& process() { return *process_; }
+  const TempDir& dir() const { return dir_; }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<Spawned> process_;
+};
+
+// Every process whose command line (or ps title) contains marker.
+std::vector<pid_t> processes_matching(const std::string& marker);
+
+}  // namespace suz::test
