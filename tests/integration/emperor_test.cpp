@@ -145,5 +145,21 @@ TEST(Emperor, sigkill_of_the_emperor_leaves_no_process_of_its_tree) {
                                                             << testing::PrintToString(processes_matching("vassal orphan-"));
 }
 
+// Many small apps on one machine: 100 vassals of one worker each, all
+// started at once (no boot throttling), all serving.
+TEST(EmperorLoad, a_hundred_vassals_all_serve) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 100; ++i) files.emplace_back("tiny" + std::to_string(i), tiny_vassal());
+  EmperorUnderTest e(files);
+  for (int i = 0; i < 100; ++i) {
+    std::string name = "tiny" + std::to_string(i);
+    int port = e.port_of(name, 120s);
+    ASSERT_NE(port, 0) << name;
+    ASSERT_NE(e.wait_serving(name, 1, 120s), 0) << name << "\n" << e.process().output().substr(0, 20000);
+    EXPECT_TRUE(serves(port)) << name;
+  }
+  EXPECT_EQ(e.process().count_lines("restarting in|killing it"), 0);
+}
+
 }  // namespace
 }  // namespace suz::test
