@@ -1,9 +1,13 @@
 #include "emperor/emperor.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
+#include <systemd/sd-daemon.h>
+
 #include <iterator>
+#include <nlohmann/json.hpp>
 
 namespace suz {
 
@@ -38,11 +42,33 @@ ExitCode Emperor::run() {
     spdlog::critical("{}", e.what());
     return ExitCode::kBootError;
   }
+  std::filesystem::path status_path =
+      options_.status_socket.empty() ? options_.dir / ".emperor.sock" : options_.status_socket;
+  try {
+    status_ = std::make_unique<StatusServer>(loop_, status_path, [this] { return status_json(); });
+  } catch (const std::exception& e) {
+    spdlog::critical("status socket: {}", e.what());
+    return ExitCode::kBootError;
+  }
   std::vector<std::string> files = watcher_->scan();
-  spdlog::info("watching {}: {} vassal file(s)", options_.dir.string(), files.size());
+  spdlog::info("watching {}: {} vassal file(s); status on {}", options_.dir.string(), files.size(),
+               status_path.string());
   // Every vassal at once: throttling is for vassals that keep dying, not for boot.
   for (const std::string& f : files) on_file(f, true);
+
+  std::uint64_t watchdog_usec = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  double period = watchdog ? static_cast<double>(watchdog_usec) / 2e6 : 1.0;
+  ev_timer_init(&notify_, [](struct ev_loop*, ev_timer* w, int) { static_cast<Emperor*>(w->data)->notify_systemd(); },
+                period, period);
+  notify_.data = this;
+  ev_timer_start(loop_, &notify_);
+  sd_notify(0, "READY=1");
+  notify_systemd();
+
   ev_run(loop_, 0);
+  ev_timer_stop(loop_, &notify_);
+  status_.reset();
   spdlog::info("stopped");
   return ExitCode::kOk;
 }
@@ -86,6 +112,7 @@ void Emperor::on_signal(int signum) {
 
 void Emperor::stop(bool graceful) {
   spdlog::info("{} stop of {} vassal(s)", graceful ? "graceful" : "quick", vassals_.size());
+  if (!stopping_) sd_notify(0, "STOPPING=1");
   stopping_ = true;
   watcher_.reset();
   for (auto& [file, v] : vassals_) v->on(graceful ? Vassal::Event::kStop : Vassal::Event::kQuickStop);
@@ -104,6 +131,39 @@ void Emperor::forget_finished() {
     else ++it;
   }
   if (stopping_ && vassals_.empty()) ev_break(loop_, EVBREAK_ALL);
+}
+
+}  // namespace suz
+
+namespace suz {
+
+std::string Emperor::status_json() const {
+  using json = nlohmann::ordered_json;
+  json vassals = json::array();
+  for (const auto& [file, v] : vassals_) {
+    vassals.push_back({{"name", v->name()},
+                       {"state", v->state_name()},
+                       {"pid", v->pid()},
+                       {"uptime_seconds", v->uptime_seconds()},
+                       {"restarts", v->restarts()},
+                       {"last_exit", v->last_exit()},
+                       {"config", v->path().string()}});
+  }
+  json doc = {{"emperor_pid", ::getpid()}, {"vassals_dir", options_.dir.string()}, {"vassals", vassals}};
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+void Emperor::notify_systemd() {
+  std::map<std::string_view, int> by_state;
+  for (const auto& [file, v] : vassals_) by_state[v->state_name()]++;
+  std::string status = std::to_string(vassals_.size()) + " vassal(s)";
+  for (const auto& [state, n] : by_state) status += ", " + std::to_string(n) + " " + std::string(state);
+  if (status != last_status_) {
+    sd_notify(0, ("STATUS=" + status).c_str());
+    last_status_ = status;
+  }
+  std::uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) > 0) sd_notify(0, "WATCHDOG=1");
 }
 
 }  // namespace suz

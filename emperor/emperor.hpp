@@ -6,6 +6,10 @@
 //   TERM       graceful stop of every vassal, then exit; a second TERM, or
 //   INT, QUIT  quick stop
 //   HUP        reload every vassal (as if each file were touched)
+//
+// Under systemd (Type=notify) it reports READY=1 once every boot vassal was
+// started, a STATUS= line with the vassals' states, WATCHDOG=1 when the unit
+// has WatchdogSec=, and STOPPING=1.
 #include <ev.h>
 
 #include <map>
@@ -15,6 +19,7 @@
 
 #include "core/exit_code.hpp"
 #include "emperor/directory_watcher.hpp"
+#include "emperor/status_server.hpp"
 #include "emperor/vassal.hpp"
 
 namespace suz {
@@ -34,6 +39,8 @@ class Emperor {
   void reap(pid_t pid, int status);
   void stop(bool graceful);
   void forget_finished();
+  std::string status_json() const;
+  void notify_systemd();
 
   EmperorOptions options_;
   struct ev_loop* loop_;
@@ -41,6 +48,9 @@ class Emperor {
   std::unique_ptr<DirectoryWatcher> watcher_;
   std::vector<ev_signal> signals_;
   ev_child child_{};
+  ev_timer notify_{};
+  std::string last_status_;
+  std::unique_ptr<StatusServer> status_;
   bool stopping_ = false;
 };
 

@@ -1,15 +1,20 @@
 // emperor: keeps one vassal running per TOML file in a directory.
+//   emperor --vassals DIR            run
+//   emperor status [--json] ...      ask a running emperor
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "core/exit_code.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "core/version.hpp"
 #include "emperor/emperor.hpp"
+#include "emperor/status_server.hpp"
 
 namespace fs = std::filesystem;
 
@@ -28,6 +33,40 @@ double seconds_of(const std::string& text, const char* option) {
   return suz::to_seconds(*d);
 }
 
+fs::path status_path(const std::string& socket, const std::string& dir) {
+  return socket.empty() ? fs::absolute(dir) / ".emperor.sock" : fs::path(socket);
+}
+
+int print_status(const fs::path& path, bool as_json) {
+  std::string doc;
+  try {
+    doc = suz::fetch_status(path);
+  } catch (const std::exception& e) {
+    std::cerr << "emperor status: " << e.what() << "\n";
+    return suz::to_int(suz::ExitCode::kFailure);
+  }
+  if (as_json) {
+    std::cout << doc;
+    return 0;
+  }
+  auto status = nlohmann::json::parse(doc, nullptr, false);
+  if (status.is_discarded()) {
+    std::cerr << "emperor status: not a status document from " << path << "\n";
+    return suz::to_int(suz::ExitCode::kFailure);
+  }
+  std::printf("%-20s %-10s %8s %10s %8s  %-28s %s\n", "VASSAL", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT",
+              "CONFIG");
+  for (const auto& v : status["vassals"]) {
+    double up = v["uptime_seconds"].get<double>();
+    std::string uptime = v["pid"].get<int>() ? suz::format_duration(suz::Duration(static_cast<long>(up * 1000))) : "-";
+    std::string last = v["last_exit"].get<std::string>();
+    std::printf("%-20s %-10s %8d %10s %8d  %-28s %s\n", v["name"].get<std::string>().c_str(),
+                v["state"].get<std::string>().c_str(), v["pid"].get<int>(), uptime.c_str(), v["restarts"].get<int>(),
+                last.empty() ? "-" : last.c_str(), v["config"].get<std::string>().c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -36,23 +75,39 @@ int main(int argc, char** argv) {
                "a removed one stops it. Signals: TERM stops every vassal gracefully (a second TERM, INT or QUIT\n"
                "quickly), HUP reloads them all."};
   cli.set_version_flag("-V,--version", std::string("emperor (suzerain) ") + suz::kVersion);
-  std::string dir, ready_timeout = "60s", heartbeat_timeout = "30s";
-  cli.add_option("--vassals", dir, "Directory of vassal files")->required()->check(CLI::ExistingDirectory);
+  std::string dir, socket, ready_timeout = "60s", heartbeat_timeout = "30s";
+  cli.add_option("--vassals", dir, "Directory of vassal files")->check(CLI::ExistingDirectory);
+  cli.add_option("--status-socket", socket, "Where `emperor status` finds this emperor (default: DIR/.emperor.sock)");
   cli.add_option("--ready-timeout", ready_timeout, "Kill a vassal whose workers are not all serving this long after it started")
       ->capture_default_str();
   cli.add_option("--heartbeat-timeout", heartbeat_timeout, "Kill a vassal master silent for this long")->capture_default_str();
-  cli.footer("Example: emperor --vassals /etc/suzerain/vassals");
+  cli.footer("Example: emperor --vassals /etc/suzerain/vassals\n         emperor status --vassals /etc/suzerain/vassals");
+
+  CLI::App* status = cli.add_subcommand("status", "Show every vassal of a running emperor: state, pid, uptime, restarts");
+  bool as_json = false;
+  std::string status_dir, status_socket;
+  status->add_option("--vassals", status_dir, "The emperor's vassal directory")->check(CLI::ExistingDirectory);
+  status->add_option("--socket", status_socket, "The emperor's status socket (instead of --vassals)");
+  status->add_flag("--json", as_json, "The status document as JSON");
+
   suz::EmperorOptions options;
   try {
     cli.parse(argc, argv);
-    options.ready_timeout = seconds_of(ready_timeout, "--ready-timeout");
-    options.heartbeat_timeout = seconds_of(heartbeat_timeout, "--heartbeat-timeout");
+    if (status->parsed()) {
+      if (status_dir.empty() && status_socket.empty()) throw CLI::RequiredError("--vassals or --socket");
+    } else {
+      if (dir.empty()) throw CLI::RequiredError("--vassals");
+      options.ready_timeout = seconds_of(ready_timeout, "--ready-timeout");
+      options.heartbeat_timeout = seconds_of(heartbeat_timeout, "--heartbeat-timeout");
+    }
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? 0 : suz::to_int(suz::ExitCode::kUsage);
   }
-  options.dir = fs::absolute(dir);
-  options.vassal_program = sibling_program("vassal");
+  if (status->parsed()) return print_status(status_path(status_socket, status_dir), as_json);
 
+  options.dir = fs::absolute(dir);
+  options.status_socket = socket;
+  options.vassal_program = sibling_program("vassal");
   suz::init_logging("emperor");
   suz::Emperor emperor(options);
   return suz::to_int(emperor.run());

@@ -85,7 +85,7 @@ bool Vassal::finished() const { return (!file_present_ || emperor_stopping_) && 
 
 void Vassal::set_state(VassalState s) {
   if (s == state_) return;
-  spdlog::info("vassal {}: {} -> {}", name(), state_name(state_), state_name(s));
+  spdlog::info("vassal {}: {} -> {}", name(), suz::state_name(state_), suz::state_name(s));
   state_ = s;
 }
 

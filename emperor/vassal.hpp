@@ -39,6 +39,7 @@ struct EmperorOptions {
   double heartbeat_timeout = 30;  // seconds without a message from a serving master
   double healthy_after = 10;      // seconds of serving that reset the backoff
   double max_backoff = 30;
+  std::filesystem::path status_socket;  // empty: DIR/.emperor.sock
 };
 
 class Vassal {
@@ -73,8 +74,10 @@ class Vassal {
 
   // For `emperor status`.
   const std::string& file() const { return file_; }
+  const std::filesystem::path& path() const { return path_; }
   std::string name() const;
   VassalState state() const { return state_; }
+  std::string_view state_name() const { return suz::state_name(state_); }
   pid_t pid() const;
   double uptime_seconds() const;
   int restarts() const { return restarts_; }

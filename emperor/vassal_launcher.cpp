@@ -34,7 +34,10 @@ struct ChildEnvironment {
     for (char** e = ::environ; e && *e; ++e) {
       std::string_view entry(*e);
       // Ours to set; anything inherited would mislead the vassal.
-      if (entry.starts_with("LISTEN_") || entry.starts_with("SUZERAIN_EMPEROR_")) continue;
+      // (and systemd's notification socket and watchdog are the emperor's).
+      if (entry.starts_with("LISTEN_") || entry.starts_with("SUZERAIN_EMPEROR_") ||
+          entry.starts_with("NOTIFY_SOCKET=") || entry.starts_with("WATCHDOG_"))
+        continue;
       strings.emplace_back(entry);
     }
     std::string names;

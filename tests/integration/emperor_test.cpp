@@ -3,7 +3,12 @@
 // real sockets.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
+#include <nlohmann/json.hpp>
+
+#include "core/exit_code.hpp"
 #include "core/fd.hpp"
 #include "core/socket.hpp"
 #include "tests/support/emperor.hpp"
@@ -143,6 +148,90 @@ TEST(Emperor, sigkill_of_the_emperor_leaves_no_process_of_its_tree) {
     std::this_thread::sleep_for(20ms);
   EXPECT_TRUE(processes_matching("vassal orphan-").empty()) << "left behind: "
                                                             << testing::PrintToString(processes_matching("vassal orphan-"));
+}
+
+TEST(Emperor, status_shows_every_vassal_with_state_pid_restarts_and_last_exit) {
+  EmperorUnderTest e({{"web", tiny_vassal()}, {"broken", tiny_vassal("import_error")}, {"typo", "[app]\nmodule = 3\n"}});
+  pid_t web = e.wait_serving("web");
+  ASSERT_NE(web, 0);
+  ASSERT_TRUE(e.process().wait_for_line("vassal broken: died 2 time", 30s)) << e.process().output();
+  auto r = run({program("emperor"), "status", "--vassals", e.dir().path().string(), "--json"});
+  ASSERT_EQ(r.exit_code(), 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["emperor_pid"].get<pid_t>(), e.process().pid());
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& v : doc["vassals"]) by_name[v["name"].get<std::string>()] = v;
+  ASSERT_EQ(by_name.size(), 3u) << r.out;
+  EXPECT_EQ(by_name["web"]["state"], "running");
+  EXPECT_EQ(by_name["web"]["pid"].get<pid_t>(), web);
+  EXPECT_EQ(by_name["web"]["config"], (e.dir().path() / "web.toml").string());
+  EXPECT_GE(by_name["broken"]["restarts"].get<int>(), 2);
+  EXPECT_NE(by_name["broken"]["last_exit"].get<std::string>().find("exited with 4"), std::string::npos) << r.out;
+  EXPECT_EQ(by_name["typo"]["state"], "invalid");
+
+  auto table = run({program("emperor"), "status", "--vassals", e.dir().path().string()});
+  ASSERT_EQ(table.exit_code(), 0) << table.err;
+  EXPECT_NE(table.out.find("web"), std::string::npos);
+  EXPECT_NE(table.out.find("running"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(std::to_string(web)), std::string::npos) << table.out;
+}
+
+TEST(Emperor, status_without_an_emperor_says_so) {
+  TempDir empty;
+  auto r = run({program("emperor"), "status", "--vassals", empty.path().string()});
+  EXPECT_EQ(r.exit_code(), to_int(ExitCode::kFailure));
+  EXPECT_NE(r.err.find("is an emperor running"), std::string::npos) << r.err;
+}
+
+// A datagram socket standing in for systemd's NOTIFY_SOCKET.
+class FakeSystemd {
+ public:
+  FakeSystemd() {
+    path_ = (dir_.path() / "notify").string();
+    fd_ = Fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path_.c_str());
+    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  }
+  const std::string& path() const { return path_; }
+  // Waits for `times` datagrams containing what; every datagram seen is kept.
+  bool wait_for(const std::string& what, std::chrono::milliseconds timeout, int times = 1) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (count(what) >= times) return true;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      std::string m = read_for(fd_.get(), 4096, std::min(left, std::chrono::milliseconds(100)));
+      if (!m.empty()) seen_.push_back(m);
+    }
+  }
+  int count(const std::string& what) const {
+    int n = 0;
+    for (const auto& m : seen_) n += m.find(what) != std::string::npos;
+    return n;
+  }
+
+ private:
+  TempDir dir_;
+  std::string path_;
+  Fd fd_;
+  std::vector<std::string> seen_;
+};
+
+TEST(Emperor, tells_systemd_ready_status_watchdog_and_stopping) {
+  FakeSystemd systemd;
+  ::setenv("NOTIFY_SOCKET", systemd.path().c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "200000", 1);
+  EmperorUnderTest e({{"svc", tiny_vassal()}});
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+  EXPECT_TRUE(systemd.wait_for("READY=1", 30s));
+  ASSERT_NE(e.wait_serving("svc"), 0);
+  EXPECT_TRUE(systemd.wait_for("STATUS=1 vassal(s), 1 running", 30s));
+  EXPECT_TRUE(systemd.wait_for("WATCHDOG=1", 30s, 3)) << "a ping every 100 ms expected";
+  e.process().stop(SIGTERM, 30s);
+  EXPECT_TRUE(systemd.wait_for("STOPPING=1", 5s));
 }
 
 // Many small apps on one machine: 100 vassals of one worker each, all
