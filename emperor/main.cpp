@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
   std::string dir, socket, ready_timeout = "60s", heartbeat_timeout = "30s";
   cli.add_option("--vassals", dir, "Directory of vassal files")->check(CLI::ExistingDirectory);
   cli.add_option("--status-socket", socket, "Where `emperor status` finds this emperor (default: DIR/.emperor.sock)");
+  bool tyrant = false;
+  cli.add_flag("--tyrant", tyrant,
+               "Run each vassal as its file's owner (started as root); refuse root-owned files and ignore [vassal] uid/gid");
   cli.add_option("--ready-timeout", ready_timeout, "Kill a vassal whose workers are not all serving this long after it started")
       ->capture_default_str();
   cli.add_option("--heartbeat-timeout", heartbeat_timeout, "Kill a vassal master silent for this long")->capture_default_str();
@@ -107,6 +110,7 @@ int main(int argc, char** argv) {
 
   options.dir = fs::absolute(dir);
   options.status_socket = socket;
+  options.tyrant = tyrant;
   options.vassal_program = sibling_program("vassal");
   suz::init_logging("emperor");
   suz::Emperor emperor(options);

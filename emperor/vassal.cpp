@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -95,7 +97,36 @@ bool Vassal::load() {
     for (const ConfigIssue& issue : loaded.error()) spdlog::error("vassal {}: {}", file_, issue.str());
     return false;
   }
+  // Whom it runs as is part of the configuration: a file that asks for a
+  // user it cannot have is invalid like one with a typo.
+  std::optional<Credentials> who;
+  if (options_.tyrant) {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) return false;
+    if (st.st_uid == 0) {
+      spdlog::error("vassal {}: --tyrant: refusing a file owned by root (chown it to the user the app runs as)", file_);
+      return false;
+    }
+    who = credentials_of_owner(st.st_uid, st.st_gid);
+    if (!loaded->vassal.uid.empty() || !loaded->vassal.gid.empty())
+      spdlog::warn("vassal {}: --tyrant: [vassal] uid and gid are ignored; it runs as the file's owner, {}", file_,
+                   who->label);
+  } else {
+    auto resolved = resolve_credentials(loaded->vassal.uid, loaded->vassal.gid);
+    if (!resolved) {
+      spdlog::error("vassal {}: {}", file_, resolved.error());
+      return false;
+    }
+    who = *resolved;
+  }
+  if (who) {
+    if (auto why = cannot_become(*who)) {
+      spdlog::error("vassal {}: {}", file_, *why);
+      return false;
+    }
+  }
   config_ = std::move(*loaded);
+  credentials_ = who;
   return true;
 }
 
@@ -274,6 +305,7 @@ bool Vassal::start(std::unique_ptr<Process>& into) {
   spec.program = options_.vassal_program;
   spec.file = path_;
   spec.heartbeat_seconds = options_.heartbeat_timeout / 3;
+  if (credentials_ && ::geteuid() == 0) spec.become = credentials_;
   Launched launched;
   try {
     spec.sockets = sockets_.prepare(*config_);

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "core/config.hpp"
+#include "core/credentials.hpp"
 #include "core/fd.hpp"
 #include "emperor/vassal_sockets.hpp"
 
@@ -40,6 +41,7 @@ struct EmperorOptions {
   double healthy_after = 10;      // seconds of serving that reset the backoff
   double max_backoff = 30;
   std::filesystem::path status_socket;  // empty: DIR/.emperor.sock
+  bool tyrant = false;                  // each vassal runs as its file's owner; root-owned files refused
 };
 
 class Vassal {
@@ -99,6 +101,7 @@ class Vassal {
   VassalState state_ = VassalState::kInvalid;
   bool file_present_ = true;
   std::optional<VassalConfig> config_;
+  std::optional<Credentials> credentials_;  // whom config_'s masters run as (nullopt: the emperor's user)
   VassalSockets sockets_;
   std::unique_ptr<Process> current_;
   std::unique_ptr<Process> successor_;

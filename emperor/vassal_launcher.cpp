@@ -85,8 +85,12 @@ Launched launch_vassal(const LaunchSpec& spec) {
 
   auto setup = [&](auto& exec) {
     // Runs in the child, between fork and exec.
-    if (spec.gid && (::setgroups(0, nullptr) < 0 || ::setgid(*spec.gid) < 0)) child_fail("setgid");
-    if (spec.uid && ::setuid(*spec.uid) < 0) child_fail("setuid");
+    if (spec.become) {
+      const Credentials& c = *spec.become;
+      if (::setgroups(c.groups.size(), c.groups.data()) < 0) child_fail("setgroups");
+      if (::setgid(c.gid) < 0) child_fail("setgid");
+      if (::setuid(c.uid) < 0) child_fail("setuid");
+    }
     // After the credentials change (which clears it) and kept across exec:
     // the vassal dies with the emperor, even a SIGKILLed one.
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) child_fail("PR_SET_PDEATHSIG");

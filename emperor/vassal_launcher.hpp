@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/credentials.hpp"
 #include "core/fd.hpp"
 
 namespace suz {
@@ -19,8 +20,7 @@ struct LaunchSpec {
   std::filesystem::path file;                       // its TOML file
   std::vector<std::pair<std::string, int>> sockets;  // name ("http0") and the emperor's fd
   double heartbeat_seconds = 5;
-  std::optional<uid_t> uid;                         // drop to these before exec
-  std::optional<gid_t> gid;
+  std::optional<Credentials> become;                // switch to this user before exec (emperor is root)
 };
 
 struct Launched {

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/credentials.hpp"
 #include "core/inherited_sockets.hpp"
 #include "core/log.hpp"
 #include "core/process_title.hpp"
@@ -195,6 +196,9 @@ ExitCode Master::run() {
       return ExitCode::kBootError;
     }
   }
+  // Sockets are bound (ports below 1024 need root); the app is not loaded
+  // yet: now is when a vassal started as root becomes its user.
+  if (!become_configured_user()) return ExitCode::kBootError;
   try {
     plugin_.load_in_master();
   } catch (const AppLoadError& e) {
@@ -238,6 +242,29 @@ ExitCode Master::run() {
   ev_run(loop, 0);
   spdlog::info("stopped");
   return exit_code_;
+}
+
+bool Master::become_configured_user() {
+  auto who = resolve_credentials(config_.vassal.uid, config_.vassal.gid);
+  if (!who) {
+    spdlog::critical("{}", who.error());
+    return false;
+  }
+  if (!*who) return true;
+  if (auto why = cannot_become(**who)) {
+    spdlog::critical("[vassal] uid/gid: {}", *why);
+    return false;
+  }
+  try {
+    if (::geteuid() == 0) {
+      become(**who);
+      spdlog::info("running as {}", (*who)->label);
+    }
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot become {}: {}", (*who)->label, e.what());
+    return false;
+  }
+  return true;
 }
 
 WorkerSlot* Master::slot(int id) {

@@ -48,6 +48,7 @@ class Master {
   friend struct MasterCallbacks;
 
   bool bind_listeners();
+  bool become_configured_user();  // [vassal] uid/gid, when started as root
   void add_slot();
   void spawn(WorkerSlot& slot);
   void on_message(const WorkerMessage& m);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/exit_code.hpp"
@@ -232,6 +233,62 @@ TEST(Emperor, tells_systemd_ready_status_watchdog_and_stopping) {
   EXPECT_TRUE(systemd.wait_for("WATCHDOG=1", 30s, 3)) << "a ping every 100 ms expected";
   e.process().stop(SIGTERM, 30s);
   EXPECT_TRUE(systemd.wait_for("STOPPING=1", 5s));
+}
+
+uid_t uid_of(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Uid:", 0) == 0) return static_cast<uid_t>(std::stoul(line.substr(4)));
+  return static_cast<uid_t>(-1);
+}
+
+constexpr uid_t kNobody = 65534;
+
+// Root only: vassals run as nobody.
+class EmperorAsRoot : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (to switch users)";
+  }
+};
+
+TEST_F(EmperorAsRoot, a_vassal_runs_as_the_user_its_file_names) {
+  EmperorUnderTest e({{"asnobody", tiny_vassal() + "[vassal]\nuid = \"nobody\"\n"}});
+  int port = e.port_of("asnobody");
+  pid_t master = e.wait_serving("asnobody");
+  ASSERT_NE(master, 0) << e.process().output();
+  EXPECT_EQ(uid_of(master), kNobody);
+  auto workers = processes_matching("vassal asnobody: worker");
+  ASSERT_FALSE(workers.empty());
+  for (pid_t w : workers) EXPECT_EQ(uid_of(w), kNobody);
+  EXPECT_TRUE(serves(port));
+}
+
+TEST_F(EmperorAsRoot, tyrant_runs_each_vassal_as_its_files_owner_and_refuses_root_owned_files) {
+  EmperorUnderTest e({}, {"--tyrant"});
+  e.write("owned", tiny_vassal());
+  e.write("rootowned", tiny_vassal());
+  ASSERT_EQ(::chown(e.path_of("owned").c_str(), kNobody, kNobody), 0);
+  e.touch("owned");
+  pid_t master = e.wait_serving("owned");
+  ASSERT_NE(master, 0) << e.process().output();
+  EXPECT_EQ(uid_of(master), kNobody);
+  EXPECT_TRUE(e.process().wait_for_line("vassal rootowned.toml: --tyrant: refusing a file owned by root", 30s))
+      << e.process().output();
+  EXPECT_EQ(e.process().count_lines("vassal rootowned: started"), 0);
+}
+
+TEST_F(EmperorAsRoot, an_unprivileged_emperor_refuses_a_file_asking_for_another_user) {
+  EmperorUnderTest e({}, {}, {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+  e.write("wantsroot", tiny_vassal() + "[vassal]\nuid = \"root\"\n");
+  e.write("plain", tiny_vassal());
+  EXPECT_TRUE(e.process().wait_for_line(
+      "vassal wantsroot.toml: runs as root \\(0:0\\), but this process is uid 65534, not root: it cannot switch users",
+      30s))
+      << e.process().output();
+  pid_t plain = e.wait_serving("plain");
+  ASSERT_NE(plain, 0) << e.process().output();
+  EXPECT_EQ(uid_of(plain), kNobody);
 }
 
 // Many small apps on one machine: 100 vassals of one worker each, all

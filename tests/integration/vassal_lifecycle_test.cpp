@@ -172,6 +172,26 @@ TEST(VassalLifecycle, an_invalid_file_exits_5_naming_the_problem) {
   EXPECT_NE(r.err.find("threads_zero.toml:6:11: [server] threads"), std::string::npos) << r.err;
 }
 
+TEST(VassalLifecycle, started_as_root_it_binds_then_runs_as_the_configured_user) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  VassalUnderTest v(R"(
+[vassal]
+uid = "nobody"
+[app]
+module = "lifetime_app"
+chdir = "@APPS@"
+[server]
+http = ["127.0.0.1:0"]
+)");
+  ASSERT_TRUE(v.process().wait_for_line("running as nobody \\(65534:65534\\)", 10s)) << v.process().output();
+  std::ifstream status("/proc/" + std::to_string(v.process().pid()) + "/status");
+  std::string line;
+  while (std::getline(status, line) && line.rfind("Uid:", 0) != 0) {
+  }
+  EXPECT_EQ(line.substr(0, 10), "Uid:\t65534") << line;
+  EXPECT_TRUE(http_get(v.http_port(), "/"));
+}
+
 TEST(VassalLifecycle, a_crash_loop_is_throttled_with_growing_delays) {
   VassalUnderTest v(R"(
 [app]

@@ -16,13 +16,15 @@ std::string tiny_vassal(const std::string& module = "lifetime_app", int workers 
 class EmperorUnderTest {
  public:
   // Files written before the emperor starts are its boot set.
+  // prefix: a command the emperor runs under (e.g. setpriv to drop root).
   explicit EmperorUnderTest(std::vector<std::pair<std::string, std::string>> files = {},
-                            std::vector<std::string> extra_args = {});
+                            std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {});
 
   // Writes DIR/NAME.toml ("@APPS@" replaced), as an editor's atomic save: one rename.
   void write(const std::string& name, std::string toml);
   void touch(const std::string& name);
   void remove(const std::string& name);
+  std::filesystem::path path_of(const std::string& name) const { return dir_.path() / (name + ".toml"); }
 
   // The http port vassal NAME listens on (its first "listening on" line), 0 if none in time.
   int port_of(const std::string& name, std::chrono::milliseconds timeout = std::chrono::seconds(30));
