@@ -355,8 +355,11 @@ bool Vassal::start(std::unique_ptr<Process>& into) {
 void Vassal::ask_to_stop(Process& p, bool graceful) {
   p.asked_to_stop = true;
   std::string_view message = graceful ? "stop" : "quick-stop";
-  if (::send(p.channel.get(), message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-    ::kill(p.pid, graceful ? SIGTERM : SIGINT);
+  bool sent = ::send(p.channel.get(), message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0;
+  // A master not serving yet may still be importing the app, before its loop
+  // reads the channel: the signal's default action ends it at once (and once
+  // its loop runs, the signal means the same as the message).
+  if (!sent || !p.ready) ::kill(p.pid, graceful ? SIGTERM : SIGINT);
   p.arm(Process::Deadline::kMercy, graceful ? mercy_seconds() : 5.0);
 }
 

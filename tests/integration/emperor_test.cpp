@@ -151,6 +151,57 @@ TEST(Emperor, sigkill_of_the_emperor_leaves_no_process_of_its_tree) {
                                                             << testing::PrintToString(processes_matching("vassal orphan-"));
 }
 
+TEST(Emperor, a_master_that_stops_heartbeating_is_killed_and_restarted) {
+  EmperorUnderTest e({{"frozen", tiny_vassal()}}, {"--heartbeat-timeout", "1s"});
+  int port = e.port_of("frozen");
+  pid_t first = e.wait_serving("frozen");
+  ASSERT_NE(first, 0);
+  ASSERT_EQ(::kill(first, SIGSTOP), 0);  // its loop stops: no more heartbeats
+  ASSERT_TRUE(e.process().wait_for_line("vassal frozen: pid " + std::to_string(first) + " sent nothing for 1s: killing it",
+                                        30s))
+      << e.process().output();
+  pid_t second = e.wait_serving("frozen", 2);
+  ASSERT_NE(second, 0) << e.process().output();
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(serves(port));
+}
+
+TEST(Emperor, a_master_not_serving_within_the_ready_timeout_is_killed) {
+  EmperorUnderTest e({{"sluggish", tiny_vassal("slow_import")}}, {"--ready-timeout", "1s"});
+  ASSERT_TRUE(e.process().wait_for_line("vassal sluggish: pid \\d+ not serving 1s after it started: killing it", 30s))
+      << e.process().output();
+  ASSERT_TRUE(e.process().wait_for_line("vassal sluggish: pid \\d+ killed by SIGKILL", 30s)) << e.process().output();
+}
+
+TEST(Emperor, a_removed_vassal_that_does_not_stop_is_killed_after_the_mercy_timeout) {
+  std::string toml = tiny_vassal();
+  const std::string five = "graceful_timeout = \"5s\"";
+  toml.replace(toml.find(five), five.size(), "graceful_timeout = \"1s\"");
+  EmperorUnderTest e({{"stubborn", toml}});
+  pid_t master = e.wait_serving("stubborn");
+  ASSERT_NE(master, 0);
+  ASSERT_EQ(::kill(master, SIGSTOP), 0);  // it cannot read "stop"
+  e.remove("stubborn");
+  ASSERT_TRUE(e.process().wait_for_line(
+      "vassal stubborn: pid " + std::to_string(master) + " still running 6s after being asked to stop: killing it", 30s))
+      << e.process().output();
+  ASSERT_TRUE(e.process().wait_for_line("vassal stubborn: stopped", 30s));
+  EXPECT_TRUE(processes_matching("vassal stubborn:").empty());
+}
+
+TEST(Emperor, hup_reloads_every_vassal) {
+  EmperorUnderTest e({{"first", tiny_vassal()}, {"second", tiny_vassal()}});
+  pid_t a = e.wait_serving("first"), b = e.wait_serving("second");
+  ASSERT_NE(a, 0);
+  ASSERT_NE(b, 0);
+  ::kill(e.process().pid(), SIGHUP);
+  pid_t a2 = e.wait_serving("first", 2), b2 = e.wait_serving("second", 2);
+  ASSERT_NE(a2, 0) << e.process().output();
+  ASSERT_NE(b2, 0) << e.process().output();
+  EXPECT_NE(a2, a);
+  EXPECT_NE(b2, b);
+}
+
 TEST(Emperor, status_shows_every_vassal_with_state_pid_restarts_and_last_exit) {
   EmperorUnderTest e({{"web", tiny_vassal()}, {"broken", tiny_vassal("import_error")}, {"typo", "[app]\nmodule = 3\n"}});
   pid_t web = e.wait_serving("web");
