@@ -143,3 +143,16 @@ std::pair<Fd, Fd> make_socketpair(int type) {
 }
 
 }  // namespace suz
+
+namespace suz {
+
+Fd listen_on_private(const ListenAddress& address, int backlog) {
+  if (address.kind != ListenAddress::Kind::kUnix) return listen_on(address, backlog);
+  struct RestoreUmask {
+    mode_t old;
+    ~RestoreUmask() { ::umask(old); }
+  } restore{::umask(0177)};
+  return listen_on(address, backlog);
+}
+
+}  // namespace suz

@@ -16,6 +16,12 @@ namespace suz {
 // Throws std::system_error naming the address.
 Fd listen_on(const ListenAddress& address, int backlog = 1024);
 
+// The same, but a unix socket is created 0600 (no moment where others may
+// connect): for sockets that reveal or control things (stats, status).
+// Changes the process-wide umask for the bind: call it while the process
+// has a single thread.
+Fd listen_on_private(const ListenAddress& address, int backlog);
+
 // Connects (blocking). Throws std::system_error naming the address.
 Fd connect_to(const ListenAddress& address);
 

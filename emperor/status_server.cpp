@@ -17,15 +17,7 @@ namespace suz {
 StatusServer::StatusServer(struct ev_loop* loop, std::filesystem::path path, Render render)
     : loop_(loop), path_(std::move(path)), render_(std::move(render)) {
   ListenAddress address{ListenAddress::Kind::kUnix, "", 0, path_.string()};
-  // 0600 from the start (the emperor is single-threaded: the umask is its own).
-  mode_t old = ::umask(0177);
-  try {
-    listener_ = listen_on(address, 16);
-  } catch (...) {
-    ::umask(old);
-    throw;
-  }
-  ::umask(old);
+  listener_ = listen_on_private(address, 16);  // the emperor is single-threaded
   listener_.set_nonblocking(true);
   ev_io_init(&io_, on_accept, listener_.get(), EV_READ);
   io_.data = this;

@@ -21,6 +21,7 @@ namespace suz {
 namespace {
 
 constexpr int kFirstPassedFd = 3;  // SD_LISTEN_FDS_START
+constexpr std::size_t kMaxPassed = 64;  // sockets and the channel; the child moves them on its stack
 
 // The child's environment, built before the fork: between fork and exec only
 // async-signal-safe work is allowed, so the child merely writes its pid into
@@ -76,6 +77,8 @@ void write_pid(char* buf, pid_t pid) {
 }  // namespace
 
 Launched launch_vassal(const LaunchSpec& spec) {
+  if (spec.sockets.size() > kMaxPassed - 1)
+    throw std::runtime_error(spec.file.string() + ": more than " + std::to_string(kMaxPassed - 1) + " sockets");
   auto [ours, theirs] = make_socketpair(SOCK_SEQPACKET);
   ChildEnvironment env(spec);
   std::vector<int> sources;
@@ -97,8 +100,8 @@ Launched launch_vassal(const LaunchSpec& spec) {
     if (::getppid() != emperor) ::_exit(1);
     // Move each passed fd out of the way first, then into 3, 4, ...: a source
     // may sit where another target goes.
-    int moved[64];
-    std::size_t n = sources.size() < 64 ? sources.size() : 64;
+    int moved[kMaxPassed];
+    std::size_t n = sources.size();
     for (std::size_t i = 0; i < n; ++i)
       if ((moved[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, 1000)) < 0) child_fail("dup");
     for (std::size_t i = 0; i < n; ++i)

@@ -1,6 +1,5 @@
 #include "emperor/vassal_sockets.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.hpp"
@@ -24,16 +23,9 @@ std::vector<std::pair<std::string, int>> VassalSockets::prepare(const VassalConf
       h = std::make_shared<Held>();
       h->address = s.address;
       // A stats socket shows every request in flight: private, as the vassal
-      // would make it (the emperor is single-threaded: the umask is its own).
-      bool private_socket = s.protocol == "stats" && s.address.kind == ListenAddress::Kind::kUnix;
-      mode_t old_mask = private_socket ? ::umask(0177) : 0;
-      try {
-        h->fd = listen_on(s.address, config.server.backlog);  // throws, naming the address
-      } catch (...) {
-        if (private_socket) ::umask(old_mask);
-        throw;
-      }
-      if (private_socket) ::umask(old_mask);
+      // would make it (the emperor is single-threaded).
+      h->fd = s.protocol == "stats" ? listen_on_private(s.address, config.server.backlog)
+                                    : listen_on(s.address, config.server.backlog);  // throw, naming the address
     }
     next[key] = h;
     named.emplace_back(s.name, h->fd.get());

@@ -104,22 +104,11 @@ StatsServer::StatsServer(struct ev_loop* loop, const ListenAddress& address, std
   if (passed) {
     listener_ = std::move(*passed);
     if (address.kind == ListenAddress::Kind::kTcp) address_ = local_address(listener_);
-  } else if (address.kind == ListenAddress::Kind::kUnix) {
-    bound_here_ = true;
-    // Created 0600 rather than chmod-ed after: no moment where others may
-    // connect. The master is still single-threaded here (no app loaded yet),
-    // so the process-wide umask is ours to change.
-    mode_t old = ::umask(0177);
-    try {
-      listener_ = listen_on(address, 64);
-    } catch (...) {
-      ::umask(old);
-      throw;
-    }
-    ::umask(old);
   } else {
-    listener_ = listen_on(address, 64);
-    address_ = local_address(listener_);
+    // Before any other thread exists (see the header): listen_on_private's umask.
+    bound_here_ = address.kind == ListenAddress::Kind::kUnix;
+    listener_ = listen_on_private(address, 64);
+    if (address.kind == ListenAddress::Kind::kTcp) address_ = local_address(listener_);
   }
   listener_.set_nonblocking(true);
   ev_io_init(&accept_watcher_, on_accept, listener_.get(), EV_READ);

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <fstream>
 #include <system_error>
+#include <thread>
 #include <regex>
 #include <stdexcept>
 
@@ -82,6 +83,15 @@ std::vector<pid_t> processes_matching(const std::string& marker) {
     if (text.find(marker) != std::string::npos) found.push_back(std::stoi(pid));
   }
   return found;
+}
+
+bool processes_gone(const std::string& marker, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (!processes_matching(marker).empty()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 }  // namespace suz::test
