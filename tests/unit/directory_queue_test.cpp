@@ -1,0 +1,178 @@
+// The directory spool on a real filesystem, claimed by real processes.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+
+#include "core/fork.hpp"
+#include "spooler/directory_queue.hpp"
+#include "tests/support/process.hpp"
+
+namespace suz::test {
+namespace {
+
+JobSpec spec(std::map<std::string, std::string> args, std::string body = "", int priority = 0,
+             std::optional<std::int64_t> at = std::nullopt) {
+  return JobSpec{std::move(args), std::move(body), at, priority};
+}
+
+TEST(JobName, round_trips_and_sorts_in_run_order) {
+  JobName high{5, 2000, "b", 0}, low{-3, 1000, "a", 2}, early{5, 1000, "c", 1};
+  for (const JobName& n : {high, low, early}) {
+    auto back = JobName::parse(n.str());
+    ASSERT_TRUE(back) << n.str();
+    EXPECT_EQ(back->priority, n.priority);
+    EXPECT_EQ(back->at_ms, n.at_ms);
+    EXPECT_EQ(back->id, n.id);
+    EXPECT_EQ(back->attempt, n.attempt);
+  }
+  EXPECT_LT(early.str(), high.str()) << "same priority: the earlier first";
+  EXPECT_LT(high.str(), low.str()) << "higher priority first";
+  for (const char* bad : {"", "hello.toml", "p0999-t00000000000100x-id-a000", "p0999-t000000000001000--a000"})
+    EXPECT_FALSE(JobName::parse(bad)) << bad;
+}
+
+TEST(DirectoryQueue, a_pushed_job_is_claimed_whole_with_binary_body_and_arguments) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  std::string body("\0\x01\xff binary\n", 12);
+  std::string id = q.push(spec({{"to", "a@example.com"}, {"subject", "héllo"}}, body));
+  auto job = q.claim("spooler-1");
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->job.name.id, id);
+  EXPECT_EQ(job->job.body, body);
+  EXPECT_EQ(job->job.args.at("to"), "a@example.com");
+  EXPECT_EQ(job->job.args.at("subject"), "héllo");
+  EXPECT_EQ(job->job.name.attempt, 0);
+  EXPECT_FALSE(q.claim("spooler-2")) << "claimed once only";
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path() / "tmp"));
+  q.done(*job);
+  EXPECT_TRUE(q.list(JobState::kClaimed).empty());
+}
+
+TEST(DirectoryQueue, higher_priority_first_then_oldest_first_and_nothing_before_its_time) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  std::int64_t now = wall_clock_ms();
+  std::string later = q.push(spec({{"n", "later"}}, "", 0, now + 60'000));
+  std::string low1 = q.push(spec({{"n", "low1"}}, "", 0, now - 2));
+  std::string low2 = q.push(spec({{"n", "low2"}}, "", 0, now - 1));
+  std::string high = q.push(spec({{"n", "high"}}, "", 10));
+  std::vector<std::string> order;
+  while (auto j = q.claim("s", now + 1000)) {
+    order.push_back(j->job.name.id);
+    q.done(*j);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{high, low1, low2}));
+  ASSERT_TRUE(q.next_due_ms(now + 1000));
+  EXPECT_EQ(*q.next_due_ms(now + 1000), now + 60'000);
+  EXPECT_EQ(q.claim("s", now + 60'000)->job.name.id, later);
+}
+
+TEST(DirectoryQueue, retry_counts_attempts_and_fail_keeps_the_error_beside_the_job) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  std::string id = q.push(spec({{"k", "v"}}, "body"));
+  auto j = q.claim("s");
+  ASSERT_TRUE(j);
+  q.retry(*j, wall_clock_ms() + 60'000, "ValueError: first");
+  EXPECT_FALSE(q.claim("s")) << "not before its backoff";
+  auto again = q.claim("s", wall_clock_ms() + 61'000);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->job.name.id, id);
+  EXPECT_EQ(again->job.name.attempt, 1);
+  EXPECT_EQ(again->job.last_error, "ValueError: first");
+  EXPECT_EQ(again->job.body, "body");
+  q.fail(*again, "Traceback ...\nValueError: second");
+  auto failed = q.list(JobState::kFailed);
+  ASSERT_EQ(failed.size(), 1u);
+  std::ifstream note(failed[0].path.string() + ".error");
+  std::string text((std::istreambuf_iterator<char>(note)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "Traceback ...\nValueError: second");
+  ASSERT_TRUE(q.requeue_failed(id));
+  auto revived = q.claim("s");
+  ASSERT_TRUE(revived);
+  EXPECT_EQ(revived->job.name.attempt, 0);
+}
+
+TEST(DirectoryQueue, jobs_of_a_dead_claimer_are_recovered) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  q.push(spec({{"n", "1"}}));
+  q.push(spec({{"n", "2"}}));
+  ASSERT_TRUE(q.claim("dead"));
+  ASSERT_TRUE(q.claim("dead"));
+  EXPECT_FALSE(q.claim("alive"));
+  EXPECT_EQ(q.recover("dead"), 2u);
+  EXPECT_TRUE(q.claim("alive"));
+  EXPECT_TRUE(q.claim("alive"));
+}
+
+TEST(DirectoryQueue, a_corrupt_file_is_quarantined_and_the_scan_goes_on) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  JobName fake{0, 1, "corrupt", 0};
+  std::ofstream(dir.path() / "queue" / fake.str()) << "garbage";
+  std::ofstream(dir.path() / "queue" / "stray.txt") << "not a job";
+  std::string good = q.push(spec({{"n", "good"}}));
+  std::vector<std::string> reported;
+  q.on_corrupt = [&](const std::filesystem::path& p, const std::string& why) {
+    reported.push_back(p.filename().string() + ": " + why);
+  };
+  auto j = q.claim("s");
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->job.name.id, good);
+  EXPECT_EQ(reported.size(), 2u) << testing::PrintToString(reported);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "corrupt" / fake.str()));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "corrupt" / (fake.str() + ".error")));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "corrupt" / "stray.txt"));
+}
+
+TEST(DirectoryQueue, bad_priority_is_an_error_naming_the_range) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  try {
+    q.push(spec({}, "", 5000));
+    FAIL() << "accepted priority 5000";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("-999..999"), std::string::npos) << e.what();
+  }
+}
+
+// Four processes race to claim 1,000 jobs: each job is claimed by exactly one.
+TEST(DirectoryQueue, racing_processes_claim_every_job_exactly_once) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  constexpr int kJobs = 1000, kClaimers = 4;
+  for (int i = 0; i < kJobs; ++i) q.push(spec({{"i", std::to_string(i)}}));
+  ForkHooks hooks;
+  std::vector<pid_t> pids;
+  for (int c = 0; c < kClaimers; ++c) {
+    pids.push_back(fork_process(hooks, [&, c]() -> ExitCode {
+      DirectoryQueue mine(dir.path());
+      std::ofstream log(dir.path() / ("claimed-by-" + std::to_string(c)));
+      while (auto j = mine.claim("claimer-" + std::to_string(c))) {
+        log << j->job.args.at("i") << "\n";
+        mine.done(*j);
+      }
+      return ExitCode::kOk;
+    }));
+  }
+  for (pid_t p : pids) {
+    auto status = wait_exit(p, 60s);
+    ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  }
+  std::multiset<std::string> seen;
+  for (int c = 0; c < kClaimers; ++c) {
+    std::ifstream log(dir.path() / ("claimed-by-" + std::to_string(c)));
+    for (std::string line; std::getline(log, line);) seen.insert(line);
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kJobs));
+  for (int i = 0; i < kJobs; ++i) EXPECT_EQ(seen.count(std::to_string(i)), 1u) << "job " << i;
+  EXPECT_TRUE(q.list(JobState::kQueued).empty());
+}
+
+}  // namespace
+}  // namespace suz::test
