@@ -1,29 +1,238 @@
-// spooler: enqueue and inspect jobs of a vassal's spool from the shell.
+// spooler: enqueue and inspect the jobs of a spool directory from the shell.
+//   spooler push DIR key=value... [--body FILE|-] [--at TIME] [--priority N]
+//   spooler ls DIR [--failed|--claimed] [--json]
+//   spooler show DIR ID
+//   spooler retry DIR ID | --all-failed
+//   spooler rm DIR ID
+//   spooler stats DIR [--json]
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "core/exit_code.hpp"
+#include "core/units.hpp"
 #include "core/version.hpp"
+#include "spooler/directory_queue.hpp"
+
+namespace fs = std::filesystem;
+using suz::DirectoryQueue;
+using suz::ExitCode;
+using suz::JobState;
+
+namespace {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// "2026-11-22T10:00:00" (local time), "+30s"/"+5m" (from now), or epoch seconds.
+std::int64_t parse_at(const std::string& text) {
+  if (text.starts_with("+")) {
+    auto d = suz::parse_duration(text.substr(1));
+    if (!d) throw UsageError("--at " + text + ": " + d.error());
+    return suz::wall_clock_ms() + d->count();
+  }
+  if (text.find_first_not_of("0123456789") == std::string::npos && !text.empty())
+    return std::stoll(text) * 1000;
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end || *end) throw UsageError("--at " + text + ": expected 2026-11-22T10:00:00, +30s, or epoch seconds");
+  tm.tm_isdst = -1;
+  return static_cast<std::int64_t>(std::mktime(&tm)) * 1000;
+}
+
+std::string format_time(std::int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
+std::string_view state_name(JobState s) {
+  switch (s) {
+    case JobState::kQueued: return "queued";
+    case JobState::kClaimed: return "running";
+    case JobState::kFailed: return "failed";
+  }
+  return "?";
+}
+
+// A spool directory that must exist (the command line never creates one by
+// accident from a typo).
+DirectoryQueue open_spool(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw UsageError(dir + ": no such spool directory");
+  if (!fs::is_directory(fs::path(dir) / "queue"))
+    throw UsageError(dir + ": not a spool directory (no queue/ in it)");
+  DirectoryQueue q(dir);
+  q.on_corrupt = [](const fs::path& p, const std::string& why) {
+    std::cerr << "spooler: " << p.string() << ": " << why << " (moved aside)\n";
+  };
+  return q;
+}
+
+int push(const std::string& dir, const std::vector<std::string>& pairs, const std::string& body_from,
+         const std::string& at, int priority, bool create) {
+  if (create) fs::create_directories(dir);
+  suz::JobSpec spec;
+  for (const std::string& kv : pairs) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("argument \"" + kv + "\": expected key=value");
+    spec.args[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (body_from == "-") {
+    spec.body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else if (!body_from.empty()) {
+    std::ifstream in(body_from, std::ios::binary);
+    if (!in) throw UsageError("--body " + body_from + ": cannot read it");
+    spec.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (!at.empty()) spec.at_ms = parse_at(at);
+  spec.priority = priority;
+  if (priority < suz::kMinPriority || priority > suz::kMaxPriority)
+    throw UsageError("--priority " + std::to_string(priority) + ": out of range -999..999");
+  DirectoryQueue q = create ? DirectoryQueue(dir) : open_spool(dir);
+  std::cout << q.push(spec) << "\n";
+  return 0;
+}
+
+nlohmann::json entry_json(const suz::JobEntry& e) {
+  return {{"id", e.name.id},         {"state", state_name(e.state)}, {"priority", e.name.priority},
+          {"at_ms", e.name.at_ms},   {"attempt", e.name.attempt},    {"owner", e.owner},
+          {"path", e.path.string()}};
+}
+
+int ls(const std::string& dir, bool failed, bool claimed, bool json) {
+  DirectoryQueue q = open_spool(dir);
+  auto entries = q.list(failed ? JobState::kFailed : claimed ? JobState::kClaimed : JobState::kQueued);
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries) out.push_back(entry_json(e));
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-36s %-8s %8s %-19s %7s\n", "ID", "STATE", "PRIORITY", "NOT BEFORE", "ATTEMPT");
+  for (const auto& e : entries)
+    std::printf("%-36s %-8s %8d %-19s %7d\n", e.name.id.c_str(), std::string(state_name(e.state)).c_str(),
+                e.name.priority, format_time(e.name.at_ms).c_str(), e.name.attempt);
+  return 0;
+}
+
+int show(const std::string& dir, const std::string& id) {
+  DirectoryQueue q = open_spool(dir);
+  auto e = q.find(id);
+  if (!e) throw UsageError(dir + ": no job " + id);
+  auto job = q.read(*e);
+  if (!job) throw std::runtime_error(e->path.string() + ": " + job.error());
+  nlohmann::json out = entry_json(*e);
+  out["args"] = job->args;
+  out["created"] = format_time(job->created_ms);
+  out["body_bytes"] = job->body.size();
+  out["last_error"] = job->last_error;
+  std::ifstream note(e->path.string() + ".error");
+  if (note) out["error"] = std::string(std::istreambuf_iterator<char>(note), std::istreambuf_iterator<char>());
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+int retry(const std::string& dir, const std::string& id, bool all_failed) {
+  DirectoryQueue q = open_spool(dir);
+  if (all_failed) {
+    int n = 0;
+    for (const auto& e : q.list(JobState::kFailed)) n += q.requeue_failed(e.name.id);
+    std::cout << n << " job(s) requeued\n";
+    return 0;
+  }
+  if (id.empty()) throw UsageError("retry: an ID or --all-failed");
+  if (!q.requeue_failed(id)) throw UsageError(dir + ": no failed job " + id);
+  return 0;
+}
+
+int rm(const std::string& dir, const std::string& id) {
+  DirectoryQueue q = open_spool(dir);
+  if (!q.remove(id)) throw UsageError(dir + ": no job " + id);
+  return 0;
+}
+
+int stats(const std::string& dir, bool json) {
+  DirectoryQueue q = open_spool(dir);
+  std::size_t queued = q.list(JobState::kQueued).size(), running = q.list(JobState::kClaimed).size(),
+              failed = q.list(JobState::kFailed).size();
+  std::int64_t now = suz::wall_clock_ms();
+  std::size_t due = 0;
+  for (const auto& e : q.list(JobState::kQueued)) due += e.name.at_ms <= now;
+  if (json) {
+    std::cout << nlohmann::json{{"queued", queued}, {"due", due}, {"running", running}, {"failed", failed}}.dump()
+              << "\n";
+  } else {
+    std::cout << "queued " << queued << " (due " << due << ")\nrunning " << running << "\nfailed " << failed << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"Enqueues and inspects jobs in a Suzerain spool (a directory or a redis:// URL)."};
+  CLI::App cli{"Enqueues and inspects the jobs of a Suzerain spool directory ([spooler] dir of a vassal)."};
   cli.set_version_flag("-V,--version", std::string("spooler (suzerain) ") + suz::kVersion);
   cli.require_subcommand(1);
-  for (auto [name, help] : {std::pair{"push", "Enqueue a job: spooler push DIR key=value... [--body FILE|-]"},
-                            std::pair{"ls", "List queued (or --failed) jobs"},
-                            std::pair{"show", "Show one job"},
-                            std::pair{"retry", "Requeue a failed job, or --all-failed"},
-                            std::pair{"rm", "Remove a job"},
-                            std::pair{"stats", "Count jobs by state"}}) {
-    cli.add_subcommand(name, help)->allow_extras();
-  }
+  std::string dir, id, body, at;
+  std::vector<std::string> pairs;
+  int priority = 0;
+  bool json = false, failed = false, claimed = false, all_failed = false, create = false;
+
+  auto* p = cli.add_subcommand("push", "Enqueue a job; prints its id");
+  p->add_option("DIR", dir, "Spool directory")->required();
+  p->add_option("ARGS", pairs, "Job arguments, key=value");
+  p->add_option("--body", body, "The job's body from FILE, or - for stdin");
+  p->add_option("--at", at, "Not before: 2026-11-22T10:00:00 (local), +30s, or epoch seconds");
+  p->add_option("--priority", priority, "-999..999; higher runs first")->capture_default_str();
+  p->add_flag("--create", create, "Create DIR if it does not exist");
+  auto* l = cli.add_subcommand("ls", "List queued jobs (or --failed, --running)");
+  l->add_option("DIR", dir, "Spool directory")->required();
+  l->add_flag("--failed", failed, "Jobs that used up their attempts");
+  l->add_flag("--running", claimed, "Jobs a spooler is running");
+  l->add_flag("--json", json, "As JSON");
+  auto* s = cli.add_subcommand("show", "Show one job: arguments, attempts, last error");
+  s->add_option("DIR", dir, "Spool directory")->required();
+  s->add_option("ID", id, "Job id")->required();
+  auto* r = cli.add_subcommand("retry", "Requeue a failed job (attempts reset), or --all-failed");
+  r->add_option("DIR", dir, "Spool directory")->required();
+  r->add_option("ID", id, "Job id");
+  r->add_flag("--all-failed", all_failed, "Every failed job");
+  auto* m = cli.add_subcommand("rm", "Remove a job");
+  m->add_option("DIR", dir, "Spool directory")->required();
+  m->add_option("ID", id, "Job id")->required();
+  auto* st = cli.add_subcommand("stats", "Count jobs: queued (and due), running, failed");
+  st->add_option("DIR", dir, "Spool directory")->required();
+  st->add_flag("--json", json, "As JSON");
+  cli.footer("Example: spooler push /var/spool/shop to=a@example.com template=welcome --priority 5");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e) == 0 ? 0 : suz::to_int(suz::ExitCode::kUsage);
+    return cli.exit(e) == 0 ? 0 : suz::to_int(ExitCode::kUsage);
   }
-  std::cerr << "spooler: " << cli.get_subcommands().front()->get_name()
-            << ": not implemented yet (issue 6)\n";
-  return suz::to_int(suz::ExitCode::kFailure);
+  try {
+    if (p->parsed()) return push(dir, pairs, body, at, priority, create);
+    if (l->parsed()) return ls(dir, failed, claimed, json);
+    if (s->parsed()) return show(dir, id);
+    if (r->parsed()) return retry(dir, id, all_failed);
+    if (m->parsed()) return rm(dir, id);
+    if (st->parsed()) return stats(dir, json);
+  } catch (const UsageError& e) {
+    std::cerr << "spooler: " << e.what() << "\n";
+    return suz::to_int(ExitCode::kUsage);
+  } catch (const std::exception& e) {
+    std::cerr << "spooler: " << e.what() << "\n";
+    return suz::to_int(ExitCode::kFailure);
+  }
+  return suz::to_int(ExitCode::kUsage);
 }
