@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <fstream>
@@ -80,6 +81,31 @@ TEST(Emperor, touching_a_file_reloads_its_vassal_without_failing_a_request) {
   EXPECT_EQ(e.port_of("hot"), port) << "the same socket serves every generation";
   EXPECT_EQ(e.process().count_lines("vassal bystander: started pid"), 1) << "the other vassal was touched";
   EXPECT_EQ(::kill(bystander, 0), 0);
+}
+
+TEST(Emperor, a_stats_socket_is_bound_private_by_the_emperor_and_kept_across_a_reload) {
+  TempDir sockets;
+  std::filesystem::permissions(sockets.path(), std::filesystem::perms::all);
+  std::string path = (sockets.path() / "stats.sock").string();
+  EmperorUnderTest e({{"counted", tiny_vassal() + "[stats]\nlisten = \"unix:" + path + "\"\n"}});
+  pid_t first = e.wait_serving("counted");
+  ASSERT_NE(first, 0) << e.process().output();
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto master_of = [&] {
+    HttpClient c(path);
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.receive();
+    return r && r->status == 200 ? nlohmann::json::parse(r->body)["master_pid"].get<pid_t>() : 0;
+  };
+  EXPECT_EQ(master_of(), first);
+  e.touch("counted");
+  pid_t second = e.wait_serving("counted", 2);
+  ASSERT_NE(second, 0) << e.process().output();
+  ASSERT_TRUE(e.process().wait_for_line("vassal counted: pid " + std::to_string(first) + " exited", 30s));
+  EXPECT_EQ(master_of(), second) << "the new master answers on the same socket";
+  EXPECT_TRUE(std::filesystem::exists(path)) << "the old master must not remove the socket it was passed";
 }
 
 TEST(Emperor, a_vassal_that_exits_at_once_is_throttled_not_spun) {
