@@ -169,9 +169,12 @@ TEST(Emperor, sigkill_of_the_emperor_leaves_no_process_of_its_tree) {
   ASSERT_NE(e.wait_serving("orphan-b"), 0);
   auto tree = processes_matching("vassal orphan-");
   ASSERT_EQ(tree.size(), 6u) << "two masters and four workers expected";
+  pid_t group = e.process().pid();  // the emperor leads its own process group
+  ASSERT_EQ(processes_in_group(group).size(), 7u) << "the emperor and its six descendants";
   ASSERT_TRUE(e.process().stop(SIGKILL, 30s));
   EXPECT_TRUE(processes_gone("vassal orphan-")) << "left behind: "
                                                 << testing::PrintToString(processes_matching("vassal orphan-"));
+  EXPECT_TRUE(processes_in_group(group).empty()) << testing::PrintToString(processes_in_group(group));
 }
 
 TEST(Emperor, a_master_that_stops_heartbeating_is_killed_and_restarted) {

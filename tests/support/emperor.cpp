@@ -8,6 +8,7 @@
 #include <system_error>
 #include <thread>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 
 #include "tests/support/vassal.hpp"
@@ -28,7 +29,7 @@ EmperorUnderTest::EmperorUnderTest(std::vector<std::pair<std::string, std::strin
   std::vector<std::string> argv = prefix;
   argv.insert(argv.end(), {program("emperor"), "--vassals", dir_.path().string()});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  process_ = std::make_unique<Spawned>(argv);
+  process_ = std::make_unique<Spawned>(argv, "", false, /*own_process_group=*/true);
   if (!process_->wait_for_line("watching .*: \\d+ vassal file", 30s))
     throw std::runtime_error("the emperor did not start:\n" + process_->output());
 }
@@ -81,6 +82,24 @@ std::vector<pid_t> processes_matching(const std::string& marker) {
     std::ifstream cmdline(entry.path() / "cmdline");
     std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
     if (text.find(marker) != std::string::npos) found.push_back(std::stoi(pid));
+  }
+  return found;
+}
+
+std::vector<pid_t> processes_in_group(pid_t pgid) {
+  std::vector<pid_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::size_t close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(text.substr(close + 2));
+    std::string state;
+    long ppid = 0, group = 0;
+    fields >> state >> ppid >> group;
+    if (group == pgid && state != "Z") found.push_back(std::stoi(pid));
   }
   return found;
 }

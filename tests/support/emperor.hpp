@@ -42,6 +42,8 @@ class EmperorUnderTest {
 
 // Every process whose command line (or ps title) contains marker.
 std::vector<pid_t> processes_matching(const std::string& marker);
+// Every live process of process group pgid.
+std::vector<pid_t> processes_in_group(pid_t pgid);
 // Waits until no process matches marker (a killed process takes a moment to
 // leave /proc); false at the timeout.
 bool processes_gone(const std::string& marker, std::chrono::milliseconds timeout = std::chrono::seconds(10));

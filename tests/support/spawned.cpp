@@ -15,7 +15,7 @@ extern char** environ;
 
 namespace suz::test {
 
-Spawned::Spawned(std::vector<std::string> argv, std::string cwd, bool discard_stdout) {
+Spawned::Spawned(std::vector<std::string> argv, std::string cwd, bool discard_stdout, bool own_process_group) {
   Pipe err = make_pipe();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -27,7 +27,14 @@ Spawned::Spawned(std::vector<std::string> argv, std::string cwd, bool discard_st
   std::vector<char*> args;
   for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
-  int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  if (own_process_group) {
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  int rc = posix_spawn(&pid_, args[0], &actions, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn " + argv[0]);
   err.write.reset();

@@ -18,7 +18,10 @@ namespace suz::test {
 class Spawned {
  public:
   // discard_stdout: only stderr is captured (a program that prints a flood).
-  explicit Spawned(std::vector<std::string> argv, std::string cwd = "", bool discard_stdout = false);
+  // own_process_group: the program leads a new process group (pgid = its pid),
+  // so a test can find every process it left behind by group.
+  explicit Spawned(std::vector<std::string> argv, std::string cwd = "", bool discard_stdout = false,
+                   bool own_process_group = false);
   ~Spawned();
   Spawned(const Spawned&) = delete;
   Spawned& operator=(const Spawned&) = delete;
