@@ -11,18 +11,8 @@ namespace suz::test {
 namespace {
 
 std::string config(const std::string& lifetime, int workers = 2, int threads = 1) {
-  return R"(
-[app]
-module = "lifetime_app"
-chdir = "@APPS@"
-[server]
-http = ["127.0.0.1:0"]
-workers = )" + std::to_string(workers) + R"(
-threads = )" + std::to_string(threads) + R"(
-keepalive_timeout = "1s"
-[lifetime]
-graceful_timeout = "5s"
-)" + lifetime;
+  return app_config("lifetime_app", workers, threads,
+                    "keepalive_timeout = \"1s\"\n[lifetime]\ngraceful_timeout = \"5s\"\n" + lifetime);
 }
 
 TEST(Lifetime, workers_are_replaced_at_their_lifetime_without_losing_a_request) {

@@ -16,20 +16,8 @@ namespace suz::test {
 namespace {
 
 std::string config(const std::string& lifetime) {
-  return R"(
-[app]
-module = "lifetime_app"
-chdir = "@APPS@"
-[server]
-http = ["127.0.0.1:0"]
-workers = 2
-threads = 1
-[lifetime]
-graceful_timeout = "10s"
-)" + lifetime + R"(
-[stats]
-listen = "127.0.0.1:0"
-)";
+  return app_config("lifetime_app", 2, 1,
+                    "[lifetime]\ngraceful_timeout = \"10s\"\n" + lifetime + "[stats]\nlisten = \"127.0.0.1:0\"\n");
 }
 
 nlohmann::json stats(VassalUnderTest& v) {

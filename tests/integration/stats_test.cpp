@@ -20,18 +20,7 @@ namespace {
 using nlohmann::json;
 
 std::string config(const std::string& stats_listen, const std::string& lifetime = "", int workers = 2) {
-  return R"(
-[app]
-module = "lifetime_app"
-chdir = "@APPS@"
-[server]
-http = ["127.0.0.1:0"]
-workers = )" + std::to_string(workers) + R"(
-threads = 2
-[lifetime]
-)" + lifetime + R"(
-[stats]
-listen = ")" + stats_listen + "\"\n";
+  return app_config("lifetime_app", workers, 2, "[lifetime]\n" + lifetime + "[stats]\nlisten = \"" + stats_listen + "\"\n");
 }
 
 int stats_port(VassalUnderTest& v) {

@@ -16,8 +16,7 @@
 namespace suz::test {
 
 std::string tiny_vassal(const std::string& module, int workers) {
-  return "[app]\nmodule = \"" + module + "\"\nchdir = \"@APPS@\"\n[server]\nhttp = [\"127.0.0.1:0\"]\nworkers = " +
-         std::to_string(workers) + "\n[lifetime]\ngraceful_timeout = \"5s\"\n";
+  return app_config(module, workers, 1, "[lifetime]\ngraceful_timeout = \"5s\"\n");
 }
 
 EmperorUnderTest::EmperorUnderTest(std::vector<std::pair<std::string, std::string>> files,

@@ -8,6 +8,11 @@ namespace suz::test {
 
 std::string apps_dir() { return (source_dir() / "tests/integration/apps").string(); }
 
+std::string app_config(const std::string& module, int workers, int threads, const std::string& more) {
+  return "[app]\nmodule = \"" + module + "\"\nchdir = \"@APPS@\"\n[server]\nhttp = [\"127.0.0.1:0\"]\nworkers = " +
+         std::to_string(workers) + "\nthreads = " + std::to_string(threads) + "\n" + more;
+}
+
 VassalUnderTest::VassalUnderTest(std::string toml, int workers, std::string name, bool discard_stdout) {
   for (std::size_t at; (at = toml.find("@APPS@")) != std::string::npos;) toml.replace(at, 6, apps_dir());
   auto file = dir_.write(name + ".toml", toml);

@@ -13,6 +13,11 @@ namespace suz::test {
 // The directory of the Python test apps (tests/integration/apps).
 std::string apps_dir();
 
+// A vassal file serving tests/integration/apps/MODULE over HTTP on a
+// kernel-chosen port. `more` follows the [server] keys as is: more [server]
+// keys first, then other sections.
+std::string app_config(const std::string& module, int workers = 1, int threads = 1, const std::string& more = "");
+
 class VassalUnderTest {
  public:
   // toml: the vassal file's contents; "@APPS@" is replaced by apps_dir().
