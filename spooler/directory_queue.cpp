@@ -1,6 +1,8 @@
 #include "spooler/directory_queue.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +11,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "core/fd.hpp"
+#include "spooler/group_sync.hpp"
 
 namespace fs = std::filesystem;
 
@@ -17,21 +19,26 @@ namespace suz {
 
 namespace {
 
-[[noreturn]] void fail_errno(const std::string& what, const fs::path& path) {
-  throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+[[noreturn]] void fail_errno(const std::string& what, const fs::path& path, int err = errno) {
+  throw std::system_error(err, std::generic_category(), what + " " + path.string());
 }
 
-void fsync_path(const fs::path& path, int flags) {
-  Fd fd(::open(path.c_str(), flags | O_CLOEXEC));
+Fd open_dir(const fs::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) fail_errno("open", path);
-  if (::fsync(fd.get()) < 0) fail_errno("fsync", path);
+  return fd;
 }
 
-void write_file(const fs::path& path, const std::string& bytes, bool sync) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+// Job files hold whatever the app put in them: readable by their owner only.
+Fd write_file(const fs::path& path, const std::string& bytes) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd) fail_errno("create", path);
-  if (!write_all(fd.get(), bytes.data(), bytes.size())) fail_errno("write", path);
-  if (sync && ::fsync(fd.get()) < 0) fail_errno("fsync", path);
+  if (!write_all(fd.get(), bytes.data(), bytes.size())) {
+    int err = errno;
+    ::unlink(path.c_str());
+    fail_errno("write", path, err);
+  }
+  return fd;
 }
 
 std::optional<std::string> read_file(const fs::path& path) {
@@ -57,15 +64,35 @@ std::vector<std::pair<JobName, fs::path>> jobs_in(const fs::path& dir, std::vect
 
 }  // namespace
 
+// One flush for the data of every job written so far (syncfs when several
+// pushes wait, fsync of the one file otherwise), and one fsync of queue/ for
+// every rename so far.
+struct DirectoryQueue::Syncs {
+  explicit Syncs(const fs::path& queue)
+      : queue_fd(open_dir(queue)),
+        data([](int fd, std::uint64_t batch) { return (batch == 1 ? ::fsync(fd) : ::syncfs(fd)) < 0 ? errno : 0; }),
+        names([this](int, std::uint64_t) { return ::fsync(queue_fd.get()) < 0 ? errno : 0; }) {}
+  Fd queue_fd;
+  GroupSync data;
+  GroupSync names;
+};
+
 DirectoryQueue::DirectoryQueue(fs::path dir) : dir_(std::move(dir)) {
   for (const char* sub : {"tmp", "queue", "claimed", "failed", "corrupt"}) {
     std::error_code ec;
     fs::create_directories(dir_ / sub, ec);
     if (ec) throw std::system_error(ec, "cannot create " + (dir_ / sub).string());
   }
+  syncs_ = std::make_unique<Syncs>(dir_ / "queue");
 }
 
-std::string DirectoryQueue::push(const JobSpec& spec) {
+DirectoryQueue::~DirectoryQueue() = default;
+DirectoryQueue::DirectoryQueue(DirectoryQueue&&) noexcept = default;
+DirectoryQueue& DirectoryQueue::operator=(DirectoryQueue&&) noexcept = default;
+
+namespace {
+
+Job new_job(const JobSpec& spec) {
   if (spec.priority < kMinPriority || spec.priority > kMaxPriority)
     throw std::invalid_argument("priority " + std::to_string(spec.priority) + " out of range " +
                                 std::to_string(kMinPriority) + ".." + std::to_string(kMaxPriority));
@@ -76,17 +103,90 @@ std::string DirectoryQueue::push(const JobSpec& spec) {
   job.name.priority = spec.priority;
   job.args = spec.args;
   job.body = spec.body;
-  std::string name = job.name.str();
-  fs::path tmp = dir_ / "tmp" / name;
-  write_file(tmp, encode_job(job), /*sync=*/true);
-  if (::rename(tmp.c_str(), (dir_ / "queue" / name).c_str()) < 0) {
+  return job;
+}
+
+void publish(const fs::path& tmp, const fs::path& queued) {
+  if (::rename(tmp.c_str(), queued.c_str()) < 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    errno = err;
-    fail_errno("rename into", dir_ / "queue");
+    fail_errno("rename into", queued.parent_path(), err);
   }
-  fsync_path(dir_ / "queue", O_RDONLY | O_DIRECTORY);
+}
+
+}  // namespace
+
+std::string DirectoryQueue::push(const JobSpec& spec) {
+  Job job = new_job(spec);
+  std::string name = job.name.str();
+  fs::path tmp = dir_ / "tmp" / name;
+  {
+    Fd fd = write_file(tmp, encode_job(job));
+    if (int err = syncs_->data.wait(fd.get())) {
+      ::unlink(tmp.c_str());
+      fail_errno("sync", tmp, err);
+    }
+  }
+  publish(tmp, dir_ / "queue" / name);
+  // The job is visible now; a failed directory sync means a crash could
+  // still lose it, so the caller hears about it (and may push again:
+  // at-least-once).
+  if (int err = syncs_->names.wait(syncs_->queue_fd.get())) fail_errno("sync", dir_ / "queue", err);
   return job.name.id;
+}
+
+std::vector<std::string> DirectoryQueue::push_all(const std::vector<JobSpec>& specs) {
+  std::vector<Job> jobs;
+  for (const JobSpec& s : specs) jobs.push_back(new_job(s));
+  std::vector<fs::path> written;
+  auto forget_written = [&] {
+    for (const fs::path& p : written) ::unlink(p.c_str());
+  };
+  try {
+    for (const Job& j : jobs) {
+      fs::path tmp = dir_ / "tmp" / j.name.str();
+      write_file(tmp, encode_job(j));
+      written.push_back(tmp);
+    }
+  } catch (...) {
+    forget_written();
+    throw;
+  }
+  if (::syncfs(syncs_->queue_fd.get()) < 0) {
+    int err = errno;
+    forget_written();
+    fail_errno("sync", dir_, err);
+  }
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    publish(written[i], dir_ / "queue" / jobs[i].name.str());
+    ids.push_back(jobs[i].name.id);
+  }
+  if (::fsync(syncs_->queue_fd.get()) < 0) fail_errno("sync", dir_ / "queue");
+  return ids;
+}
+
+std::vector<JobName> DirectoryQueue::scan() {
+  std::vector<fs::path> strangers;
+  auto jobs = jobs_in(dir_ / "queue", &strangers);
+  for (const fs::path& s : strangers) quarantine(s, "not a job file name");
+  std::vector<JobName> names;
+  names.reserve(jobs.size());
+  for (auto& [name, path] : jobs) names.push_back(std::move(name));
+  return names;
+}
+
+std::optional<ClaimedJob> DirectoryQueue::try_claim(const fs::path& claim_dir, const JobName& name) {
+  std::string file = name.str();
+  fs::path target = claim_dir / file;
+  if (::rename((dir_ / "queue" / file).c_str(), target.c_str()) < 0) return std::nullopt;  // another claimer won it
+  auto bytes = read_file(target);
+  Result<Job> job = bytes ? decode_job(name, *bytes) : Result<Job>(unexpected(std::string("unreadable")));
+  if (!job) {
+    quarantine(target, job.error());
+    return std::nullopt;
+  }
+  return ClaimedJob{std::move(*job), target};
 }
 
 std::optional<ClaimedJob> DirectoryQueue::claim(const std::string& owner, std::int64_t now_ms) {
@@ -94,20 +194,9 @@ std::optional<ClaimedJob> DirectoryQueue::claim(const std::string& owner, std::i
   std::error_code ec;
   fs::create_directories(mine, ec);
   if (ec) throw std::system_error(ec, "cannot create " + mine.string());
-  std::vector<fs::path> strangers;
-  auto jobs = jobs_in(dir_ / "queue", &strangers);
-  for (const fs::path& s : strangers) quarantine(s, "not a job file name");
-  for (auto& [name, path] : jobs) {
+  for (const JobName& name : scan()) {
     if (name.at_ms > now_ms) continue;
-    fs::path target = mine / path.filename();
-    if (::rename(path.c_str(), target.c_str()) < 0) continue;  // ENOENT: another claimer won it
-    auto bytes = read_file(target);
-    Result<Job> job = bytes ? decode_job(name, *bytes) : Result<Job>(unexpected(std::string("unreadable")));
-    if (!job) {
-      quarantine(target, job.error());
-      continue;
-    }
-    return ClaimedJob{std::move(*job), target};
+    if (auto job = try_claim(mine, name)) return job;
   }
   return std::nullopt;
 }
@@ -131,27 +220,90 @@ void DirectoryQueue::retry(const ClaimedJob& claimed, std::int64_t at_ms, const 
   // The new contents go through tmp/ like a push; then the claimed file goes.
   std::string name = job.name.str();
   fs::path tmp = dir_ / "tmp" / name;
-  write_file(tmp, encode_job(job), /*sync=*/false);
-  if (::rename(tmp.c_str(), (dir_ / "queue" / name).c_str()) < 0) fail_errno("rename into", dir_ / "queue");
+  write_file(tmp, encode_job(job));
+  publish(tmp, dir_ / "queue" / name);
   done(claimed);
 }
 
-void DirectoryQueue::fail(const ClaimedJob& claimed, const std::string& error) {
-  fs::path target = dir_ / "failed" / claimed.path.filename();
+void DirectoryQueue::fail_file(const fs::path& file, const std::string& name, const std::string& error) {
+  fs::path target = dir_ / "failed" / name;
   fs::path note = target;
   note += ".error";
   std::ofstream(note, std::ios::binary) << error;
-  if (::rename(claimed.path.c_str(), target.c_str()) < 0) fail_errno("rename into", dir_ / "failed");
+  ::chmod(note.c_str(), 0600);
+  if (::rename(file.c_str(), target.c_str()) < 0) fail_errno("rename into", dir_ / "failed");
 }
 
-std::size_t DirectoryQueue::recover(const std::string& owner) {
-  std::size_t n = 0;
-  for (auto& [name, path] : jobs_in(dir_ / "claimed" / owner))
-    if (::rename(path.c_str(), (dir_ / "queue" / path.filename()).c_str()) == 0) ++n;
-  std::error_code ec;
-  fs::remove(dir_ / "claimed" / owner, ec);  // only if empty
-  return n;
+void DirectoryQueue::fail(const ClaimedJob& claimed, const std::string& error) {
+  JobName name = claimed.job.name;
+  name.attempt++;  // the attempt that just failed counts
+  fail_file(claimed.path, name.str(), error);
 }
+
+Recovered DirectoryQueue::recover(const std::string& owner, const std::string& why, int max_attempts) {
+  Recovered r;
+  fs::path area = dir_ / "claimed" / owner;
+  for (auto& [name, path] : jobs_in(area)) {
+    JobName next = name;
+    next.attempt++;
+    if (next.attempt >= max_attempts) {
+      fail_file(path, next.str(), why + "\n");
+      r.failed++;
+      continue;
+    }
+    next.at_ms = std::min(next.at_ms, wall_clock_ms());
+    if (::rename(path.c_str(), (dir_ / "queue" / next.str()).c_str()) == 0) r.requeued++;
+  }
+  std::error_code ec;
+  fs::remove(area, ec);  // only if empty
+  return r;
+}
+
+Recovered DirectoryQueue::recover_abandoned(const std::string& why, int max_attempts) {
+  Recovered total;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ / "claimed", ec)) {
+    if (!e.is_directory()) continue;
+    Fd fd(::open(e.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) continue;  // its owner lives
+    Recovered r = recover(e.path().filename().string(), why, max_attempts);
+    total.requeued += r.requeued;
+    total.failed += r.failed;
+  }
+  auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& e : fs::directory_iterator(dir_ / "tmp", ec)) {
+    std::error_code ignored;
+    if (e.last_write_time(ignored) > hour_ago) continue;
+    if (e.is_directory(ignored)) {
+      // A claim area whose creator died before publishing it.
+      Fd fd(::open(e.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) fs::remove(e.path(), ignored);
+    } else {
+      fs::remove(e.path(), ignored);
+    }
+  }
+  return total;
+}
+
+Claimant::Claimant(DirectoryQueue& queue, std::string owner) : owner_(std::move(owner)), dir_(queue.dir() / "claimed" / owner_) {
+  // Created under tmp/ and locked there, then renamed into claimed/: nobody
+  // can see it unlocked and take it for abandoned.
+  fs::path staging = queue.dir() / "tmp" / ("claim-" + owner_);
+  if (::mkdir(staging.c_str(), 0700) < 0) fail_errno("mkdir", staging);
+  lock_ = Fd(::open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!lock_ || ::flock(lock_.get(), LOCK_EX) < 0) {
+    int err = errno;
+    ::rmdir(staging.c_str());
+    fail_errno("lock", staging, err);
+  }
+  if (::rename(staging.c_str(), dir_.c_str()) < 0) {
+    int err = errno;
+    ::rmdir(staging.c_str());
+    fail_errno("rename into", dir_.parent_path(), err);
+  }
+}
+
+Claimant::~Claimant() { ::rmdir(dir_.c_str()); }  // fails, as it should, while a job is in it
 
 std::vector<JobEntry> DirectoryQueue::list(JobState state) const {
   std::vector<JobEntry> out;

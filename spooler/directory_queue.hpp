@@ -11,17 +11,25 @@
 //
 // A job's file name carries its priority, not-before time, id and attempt
 // (spooler/job.hpp), so choosing the next job opens no file. push() is
-// durable: the file is fsynced before the rename and the queue directory
-// after it. The other moves are not fsynced: losing one to a crash can only
-// make a job run again (at-least-once), never vanish.
+// durable: the file's data is on disk before the rename makes it visible,
+// and the queue directory is synced after it. Concurrent pushes from one
+// process share those two syncs (spooler/group_sync.hpp). The other moves
+// are not synced: losing one to a crash can only make a job run again
+// (at-least-once), never vanish.
+//
+// A live claimer holds an flock on its claimed/OWNER directory (Claimant), so
+// any process can tell an abandoned claim area from a busy one and return
+// its jobs to the queue.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/fd.hpp"
 #include "spooler/job.hpp"
 
 namespace suz {
@@ -47,19 +55,57 @@ struct JobEntry {
   std::filesystem::path path;
 };
 
+// What returning a dead claimer's jobs did.
+struct Recovered {
+  std::size_t requeued = 0;
+  std::size_t failed = 0;  // that was their last attempt
+};
+
+class DirectoryQueue;
+
+// A claim area held by one live process: claimed/OWNER/, created with its
+// flock already held (it appears by rename from tmp/), released and removed
+// when this goes (if empty; jobs left in it are recovered by others).
+class Claimant {
+ public:
+  Claimant(DirectoryQueue& queue, std::string owner);  // throws std::system_error
+  ~Claimant();
+  Claimant(const Claimant&) = delete;
+  Claimant& operator=(const Claimant&) = delete;
+
+  const std::string& owner() const { return owner_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::string owner_;
+  std::filesystem::path dir_;
+  Fd lock_;
+};
+
 class DirectoryQueue {
  public:
   // Creates the layout if missing. Throws std::system_error naming the path.
   explicit DirectoryQueue(std::filesystem::path dir);
+  ~DirectoryQueue();
+  DirectoryQueue(DirectoryQueue&&) noexcept;
+  DirectoryQueue& operator=(DirectoryQueue&&) noexcept;
 
   const std::filesystem::path& dir() const { return dir_; }
 
-  // Durably enqueues; returns the job's id. Throws std::system_error.
+  // Durably enqueues; returns the job's id. Thread-safe; blocks for a disk
+  // flush shared with the pushes in flight. Throws std::system_error (ENOSPC,
+  // EIO: nothing was made visible) or std::invalid_argument.
   std::string push(const JobSpec& spec);
+  // Many jobs for the price of one flush; all visible once it returns.
+  std::vector<std::string> push_all(const std::vector<JobSpec>& specs);
 
-  // The next due job (highest priority, then earliest), claimed for owner;
-  // nullopt when none is due. Files that are not jobs go to corrupt/ (and
-  // are reported through on_corrupt) and the scan goes on.
+  // The names in queue/, in run order; files there that are not jobs go to
+  // corrupt/ (reported through on_corrupt).
+  std::vector<JobName> scan();
+  // Claims the named job into claim_dir (a Claimant's dir, or claimed/X);
+  // nullopt when another claimer won it or it was corrupt (quarantined).
+  std::optional<ClaimedJob> try_claim(const std::filesystem::path& claim_dir, const JobName& name);
+  // scan() then try_claim() the first due job, for owner (unlocked area).
   std::optional<ClaimedJob> claim(const std::string& owner, std::int64_t now_ms = wall_clock_ms());
   // When the earliest job not yet due becomes due (to sleep until then).
   std::optional<std::int64_t> next_due_ms(std::int64_t now_ms = wall_clock_ms()) const;
@@ -69,8 +115,13 @@ class DirectoryQueue {
   void retry(const ClaimedJob& job, std::int64_t at_ms, const std::string& error);
   // To failed/, with the error (a traceback) beside it.
   void fail(const ClaimedJob& job, const std::string& error);
-  // Every job claimed by owner back to the queue (its process died); how many.
-  std::size_t recover(const std::string& owner);
+  // Every job claimed by owner back to the queue, counted as an attempt
+  // (the job may be what killed its claimer); to failed/ when that was the
+  // last one, with `why` as its error.
+  Recovered recover(const std::string& owner, const std::string& why, int max_attempts);
+  // recover() for every claim area whose owner is gone (no flock held), and
+  // removes tmp/ files older than an hour (writers that died mid-push).
+  Recovered recover_abandoned(const std::string& why, int max_attempts);
 
   // Inspection and repair, for the command line.
   std::vector<JobEntry> list(JobState state) const;
@@ -82,8 +133,12 @@ class DirectoryQueue {
   std::function<void(const std::filesystem::path&, const std::string&)> on_corrupt;
 
  private:
+  friend class Claimant;
   void quarantine(const std::filesystem::path& file, const std::string& why);
+  void fail_file(const std::filesystem::path& file, const std::string& name, const std::string& error);
   std::filesystem::path dir_;
+  struct Syncs;
+  std::unique_ptr<Syncs> syncs_;
 };
 
 }  // namespace suz

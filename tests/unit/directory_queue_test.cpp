@@ -3,9 +3,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <set>
+#include <sys/stat.h>
 
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/fd.hpp"
 #include "core/fork.hpp"
 #include "spooler/directory_queue.hpp"
 #include "tests/support/process.hpp"
@@ -91,13 +97,14 @@ TEST(DirectoryQueue, retry_counts_attempts_and_fail_keeps_the_error_beside_the_j
   std::ifstream note(failed[0].path.string() + ".error");
   std::string text((std::istreambuf_iterator<char>(note)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "Traceback ...\nValueError: second");
+  EXPECT_EQ(failed[0].name.attempt, 2) << "two runs, both failed";
   ASSERT_TRUE(q.requeue_failed(id));
   auto revived = q.claim("s");
   ASSERT_TRUE(revived);
   EXPECT_EQ(revived->job.name.attempt, 0);
 }
 
-TEST(DirectoryQueue, jobs_of_a_dead_claimer_are_recovered) {
+TEST(DirectoryQueue, jobs_of_a_dead_claimer_are_recovered_with_the_attempt_counted) {
   TempDir dir;
   DirectoryQueue q(dir.path());
   q.push(spec({{"n", "1"}}));
@@ -105,9 +112,118 @@ TEST(DirectoryQueue, jobs_of_a_dead_claimer_are_recovered) {
   ASSERT_TRUE(q.claim("dead"));
   ASSERT_TRUE(q.claim("dead"));
   EXPECT_FALSE(q.claim("alive"));
-  EXPECT_EQ(q.recover("dead"), 2u);
+  Recovered r = q.recover("dead", "spooler died", 5);
+  EXPECT_EQ(r.requeued, 2u);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "claimed" / "dead"));
+  auto a = q.claim("alive");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->job.name.attempt, 1) << "running it may be what killed its claimer";
   EXPECT_TRUE(q.claim("alive"));
-  EXPECT_TRUE(q.claim("alive"));
+}
+
+TEST(DirectoryQueue, a_job_that_keeps_killing_its_claimer_ends_in_failed) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  std::string id = q.push(spec({{"n", "1"}}));
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(q.claim("dead"));
+    q.recover("dead", "spooler 1 killed by signal 9 while running it", 3);
+  }
+  ASSERT_TRUE(q.claim("dead"));
+  Recovered r = q.recover("dead", "spooler 1 killed by signal 9 while running it", 3);
+  EXPECT_EQ(r.failed, 1u);
+  auto failed = q.list(JobState::kFailed);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].name.id, id);
+  EXPECT_EQ(failed[0].name.attempt, 3);
+  std::ifstream note(failed[0].path.string() + ".error");
+  std::string text((std::istreambuf_iterator<char>(note)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("killed by signal 9"), std::string::npos) << text;
+}
+
+// A claim area is locked by its live owner: recover_abandoned() leaves it
+// alone, and returns its jobs once the owner (a real process) is gone.
+TEST(DirectoryQueue, only_claim_areas_whose_owner_died_are_recovered) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  q.push(spec({{"n", "1"}}));
+  Pipe claimed = make_pipe(), release = make_pipe();
+  ForkHooks hooks;
+  pid_t owner = fork_process(hooks, [&]() -> ExitCode {
+    DirectoryQueue mine(dir.path());
+    Claimant me(mine, "owner-1");
+    auto names = mine.scan();
+    if (names.empty() || !mine.try_claim(me.dir(), names[0])) return ExitCode::kFailure;
+    char c = 1;
+    [[maybe_unused]] auto n = ::write(claimed.write.get(), &c, 1);
+    [[maybe_unused]] auto m = ::read(release.read.get(), &c, 1);  // until the test says
+    ::_exit(0);  // dies holding the job, as a killed spooler would
+  });
+  char c;
+  ASSERT_EQ(::read(claimed.read.get(), &c, 1), 1);
+  EXPECT_EQ(q.recover_abandoned("owner died", 5).requeued, 0u) << "the owner lives";
+  EXPECT_EQ(q.list(JobState::kClaimed).size(), 1u);
+  ASSERT_EQ(::write(release.write.get(), &c, 1), 1);
+  ASSERT_TRUE(wait_exit(owner, 30s));
+  EXPECT_EQ(q.recover_abandoned("owner died", 5).requeued, 1u);
+  EXPECT_TRUE(q.list(JobState::kClaimed).empty());
+  EXPECT_EQ(q.list(JobState::kQueued).size(), 1u);
+}
+
+// Sixteen threads push at once: each push returns only once its job is
+// visible, and every job arrives once, whole.
+TEST(DirectoryQueue, concurrent_pushes_share_syncs_and_all_arrive) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  constexpr int kThreads = 16, kEach = 50;
+  std::vector<std::thread> threads;
+  std::mutex m;
+  std::set<std::string> ids;
+  std::atomic<int> invisible{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string id = q.push(spec({{"t", std::to_string(t)}, {"i", std::to_string(i)}}, std::string(100, 'x')));
+        bool seen = false;
+        for (const JobEntry& e : q.list(JobState::kQueued)) seen = seen || e.name.id == id;
+        if (!seen) invisible++;
+        std::lock_guard<std::mutex> lock(m);
+        ids.insert(id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(invisible.load(), 0);
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kThreads * kEach));
+  int n = 0;
+  while (auto j = q.claim("s")) {
+    EXPECT_EQ(j->job.body, std::string(100, 'x'));
+    q.done(*j);
+    ++n;
+  }
+  EXPECT_EQ(n, kThreads * kEach);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path() / "tmp"));
+}
+
+TEST(DirectoryQueue, push_all_makes_every_job_visible) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  std::vector<JobSpec> specs;
+  for (int i = 0; i < 100; ++i) specs.push_back(spec({{"i", std::to_string(i)}}));
+  auto ids = q.push_all(specs);
+  EXPECT_EQ(ids.size(), 100u);
+  EXPECT_EQ(q.list(JobState::kQueued).size(), 100u);
+}
+
+TEST(DirectoryQueue, job_files_are_private_to_their_owner) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  q.push(spec({{"secret", "s3cr3t"}}));
+  auto e = q.list(JobState::kQueued);
+  ASSERT_EQ(e.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(::stat(e[0].path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST(DirectoryQueue, a_corrupt_file_is_quarantined_and_the_scan_goes_on) {
