@@ -57,9 +57,10 @@ struct LifetimeConfig {
 
 struct SpoolerConfig {
   std::string dir;         // a directory (absolute after loading) or "redis://..."; empty = no spooler
-  int processes = 1;
-  std::string handler;     // "tasks:handle"; required when dir is set
+  int processes = 1;        // 0: this vassal only enqueues (suzerain.spool)
+  std::string handler;     // "tasks:handle"; required when processes > 0
   int max_attempts = 5;
+  Duration retry_delay = std::chrono::seconds(5);  // before the 2nd attempt; doubles each time, at most an hour
   std::uint64_t max_jobs = 0;  // per spooler process; 0 = unlimited
   Duration max_lifetime{0};    // per spooler process; 0 = never
   Duration harakiri{0};        // one job; 0 = off

@@ -183,9 +183,10 @@ void read_lifetime(Diagnostics& diag, const toml::table& root, VassalConfig& c) 
 void read_spooler(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   TableReader r(diag, section(diag, root, "spooler"), "[spooler]");
   r.string("dir", c.spooler.dir);
-  r.integer("processes", c.spooler.processes, 1, 256);
+  r.integer("processes", c.spooler.processes, 0, 256);
   read_module(r, "handler", c.spooler.handler);
   r.integer("max_attempts", c.spooler.max_attempts, 1, 1000);
+  r.duration("retry_delay", c.spooler.retry_delay);
   r.count("max_jobs", c.spooler.max_jobs);
   r.duration("max_lifetime", c.spooler.max_lifetime);
   r.duration("harakiri", c.spooler.harakiri);
@@ -198,8 +199,8 @@ void read_spooler(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   } else {
     c.spooler.dir = resolve(c.file.parent_path(), c.spooler.dir).string();
   }
-  if (!r.has("handler"))
-    r.missing("handler", "the job handler, e.g. \"tasks:handle\", is needed when dir is set");
+  if (!r.has("handler") && c.spooler.processes > 0)
+    r.missing("handler", "the job handler, e.g. \"tasks:handle\", is needed to run jobs (or set processes = 0 to only enqueue)");
 }
 
 void read_stats(Diagnostics& diag, const toml::table& root, VassalConfig& c) {

@@ -5,12 +5,15 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/units.hpp"
+#include "spooler/job.hpp"
 #include "vassal/request.hpp"
 
 namespace suz {
@@ -72,6 +75,13 @@ struct MountPoint {
   std::size_t app_index;
 };
 
+// What running a job came to.
+struct JobOutcome {
+  bool done = true;
+  std::string error;                    // not done: the traceback, or the reason the handler gave
+  std::optional<Duration> retry_after;  // not done: the delay the handler asked for, if it did
+};
+
 class AppPlugin {
  public:
   virtual ~AppPlugin() = default;
@@ -88,6 +98,12 @@ class AppPlugin {
   // Runs one request on an attached thread. Exceptions from the app are
   // handled inside (500 + traceback); ClientError propagates.
   virtual void handle(int thread_index, Exchange& exchange) = 0;
+  // In a freshly forked spooler process: the app's post-fork hooks run; the
+  // job handler (loaded in the master) is ready for run_job.
+  virtual void start_spooler(int spooler_id) = 0;
+  // Runs one job on the spooler's thread. The handler's exceptions become
+  // the outcome; nothing throws.
+  virtual JobOutcome run_job(const Job& job) = 0;
   // The URL prefixes served, longest first.
   virtual std::vector<MountPoint> mounts() const = 0;
 };

@@ -14,12 +14,14 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "core/credentials.hpp"
 #include "core/inherited_sockets.hpp"
 #include "core/log.hpp"
 #include "core/process_title.hpp"
 #include "core/socket.hpp"
+#include "vassal/spooler.hpp"
 #include "vassal/worker.hpp"
 
 namespace suz {
@@ -31,6 +33,7 @@ constexpr double kMaxBackoff = 10.0;                    // seconds
 constexpr double kKillGrace = 1.0;          // after graceful_timeout (or a quick stop), SIGKILL
 constexpr double kDumpGrace = 0.2;          // harakiri: time for the stack dump before SIGKILL
 constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loop stopped turning
+constexpr std::int64_t kSpoolRecoveryPeriodMs = 10000;  // looking for claim areas of dead processes
 
 // Up to 10% less than the limit, never more: workers born together retire apart.
 double jitter_fraction() {
@@ -82,12 +85,13 @@ struct MasterCallbacks {
         spdlog::info("reload requested: replacing every worker, one at a time");
         if (m.emperor_) m.emperor_->send("reloading");
         m.reload_queue_.clear();
-        for (auto& s : m.slots_)
-          if (!s->removed) m.reload_queue_.push_back(s->id);
+        for (auto* role : {&m.slots_, &m.spooler_slots_})
+          for (auto& s : *role)
+            if (!s->removed) m.reload_queue_.push_back(s.get());
         m.reload_next();
         break;
       case SIGTTIN:
-        if (!m.stopping_) m.add_slot();
+        if (!m.stopping_) m.add_slot(Role::kWorker);
         break;
       case SIGTTOU:
         if (!m.stopping_) m.remove_slot();
@@ -107,17 +111,17 @@ struct MasterCallbacks {
   static void scan(struct ev_loop*, ev_timer* w, int) { of(w->data).scan(); }
   static void stop_deadline(struct ev_loop*, ev_timer* w, int) { of(w->data).on_stop_deadline(); }
   static void respawn(struct ev_loop*, ev_timer* w, int) {
-    auto* s = static_cast<WorkerSlot*>(w->data);
+    auto* s = static_cast<Slot*>(w->data);
     if (!s->master->stopping_ && !s->removed) s->master->spawn(*s);
   }
   static void lifetime(struct ev_loop*, ev_timer* w, int) {
-    auto* p = static_cast<WorkerProcess*>(w->data);
-    if (WorkerSlot* s = p->master->slot(p->slot); s && s->active == p->pid)
-      p->master->replace(*s, RespawnCause::kLifetime, "lifetime of " + format_duration(p->master->config_.lifetime.max_worker_lifetime) +
-                                 " (less jitter) reached");
+    auto* p = static_cast<Child*>(w->data);
+    Master& m = *p->master;
+    if (Slot* s = m.slot_of(*p); s && s->active == p->pid)
+      m.replace(*s, RespawnCause::kLifetime, "lifetime of " + format_duration(m.max_lifetime(p->role)) + " (less jitter) reached");
   }
   static void deadline(struct ev_loop*, ev_timer* w, int) {
-    auto* p = static_cast<WorkerProcess*>(w->data);
+    auto* p = static_cast<Child*>(w->data);
     Master& m = *p->master;
     if (p->retiring) {
       m.kill_process(*p, RespawnCause::kDied, "still running " + format_duration(m.config_.lifetime.graceful_timeout) +
@@ -128,7 +132,7 @@ struct MasterCallbacks {
     }
   }
   static void dump_then_kill(struct ev_loop*, ev_timer* w, int) {
-    auto* p = static_cast<WorkerProcess*>(w->data);
+    auto* p = static_cast<Child*>(w->data);
     ::kill(p->pid, SIGKILL);
   }
 };
@@ -207,10 +211,13 @@ ExitCode Master::run() {
   }
   plugin_.register_fork_hooks(hooks_);
 
-  // Shared with every worker: created before the first fork. Room for each
+  if (!open_spool()) return ExitCode::kBootError;
+
+  // Shared with every child: created before the first fork. Room for each
   // slot's active process and its successor, and for TTIN to add a few.
-  int workers = config_.server.workers;
-  scoreboard_ = std::make_unique<Scoreboard>(2 * workers + 16, config_.server.threads);
+  int workers = listeners_.empty() ? 0 : config_.server.workers;  // a vassal may only run jobs
+  int spoolers = spool_ ? config_.spooler.processes : 0;
+  scoreboard_ = std::make_unique<Scoreboard>(2 * (workers + spoolers) + 16, config_.server.threads);
   events_ = make_pipe(O_NONBLOCK);
 
   struct ev_loop* loop = EV_DEFAULT;
@@ -232,13 +239,15 @@ ExitCode Master::run() {
   w_->stop_deadline.data = this;
   // Harakiri is checked every tenth of its value; RSS and heartbeats every second.
   double period = 1.0;
-  if (config_.lifetime.harakiri.count() > 0) period = std::clamp(to_seconds(config_.lifetime.harakiri) / 10, 0.01, 1.0);
+  for (Role role : {Role::kWorker, Role::kSpooler})
+    if (harakiri(role).count() > 0) period = std::min(period, std::clamp(to_seconds(harakiri(role)) / 10, 0.01, 1.0));
   ev_timer_init(&w_->scan, MasterCallbacks::scan, period, period);
   w_->scan.data = this;
   ev_timer_start(loop, &w_->scan);
 
   emperor_ = EmperorLink::from_environment(loop, [this](bool graceful) { stop(graceful); });
-  for (int i = 0; i < workers; ++i) add_slot();
+  for (int i = 0; i < workers; ++i) add_slot(Role::kWorker);
+  for (int i = 0; i < spoolers; ++i) add_slot(Role::kSpooler);
   ev_run(loop, 0);
   spdlog::info("stopped");
   return exit_code_;
@@ -267,8 +276,48 @@ bool Master::become_configured_user() {
   return true;
 }
 
-WorkerSlot* Master::slot(int id) {
-  return id >= 1 && id <= static_cast<int>(slots_.size()) ? slots_[static_cast<std::size_t>(id - 1)].get() : nullptr;
+bool Master::open_spool() {
+  const SpoolerConfig& c = config_.spooler;
+  if (c.dir.empty() || c.processes == 0) return true;
+  if (c.dir.find("://") != std::string::npos) {
+    spdlog::critical("[spooler] dir {}: the Redis backend is not built yet", c.dir);
+    return false;
+  }
+  try {
+    spool_ = std::make_unique<DirectoryQueue>(c.dir);
+    spool_->on_corrupt = [](const std::filesystem::path& p, const std::string& why) {
+      spdlog::error("{}: {}; moved aside", p.string(), why);
+    };
+    // Jobs a previous run of this vassal (or any other process on this
+    // spool) held when it died go back to the queue now.
+    Recovered r = spool_->recover_abandoned("its spooler died while running it", c.max_attempts);
+    if (r.requeued || r.failed)
+      spdlog::warn("spool {}: {} job(s) of spoolers that died returned to the queue, {} moved to failed/", c.dir,
+                   r.requeued, r.failed);
+    jobs_recovered_ += r.requeued;
+  } catch (const std::exception& e) {
+    spdlog::critical("[spooler] dir: {}", e.what());
+    return false;
+  }
+  char host[256] = "host";
+  ::gethostname(host, sizeof host - 1);
+  std::ostringstream prefix;
+  prefix << host << "-" << ::getpid() << "-" << std::hex << (std::random_device{}() & 0xffff);
+  spool_owner_prefix_ = prefix.str();
+  return true;
+}
+
+Slot* Master::slot_of(const Child& p) {
+  auto& v = slots(p.role);
+  return p.slot >= 1 && p.slot <= static_cast<int>(v.size()) ? v[static_cast<std::size_t>(p.slot - 1)].get() : nullptr;
+}
+
+Duration Master::max_lifetime(Role role) const {
+  return role == Role::kWorker ? config_.lifetime.max_worker_lifetime : config_.spooler.max_lifetime;
+}
+
+Duration Master::harakiri(Role role) const {
+  return role == Role::kWorker ? config_.lifetime.harakiri : config_.spooler.harakiri;
 }
 
 VassalSnapshot Master::snapshot() const {
@@ -283,13 +332,24 @@ VassalSnapshot Master::snapshot() const {
   snap.requests = retired_requests_;
   for (const auto& s : slots_)
     if (!s->removed) snap.workers_wanted++;
+  if (spool_) {
+    SpoolerSnapshot sp;
+    sp.dir = spool_->dir().string();
+    sp.processes_wanted = static_cast<int>(spooler_slots_.size());
+    sp.jobs = retired_jobs_;
+    sp.recovered = jobs_recovered_;
+    sp.queued = spool_->list(JobState::kQueued).size();
+    sp.failed = spool_->list(JobState::kFailed).size();
+    sp.respawns = spooler_respawns_;
+    snap.spooler = std::move(sp);
+  }
   for (const auto& [pid, p] : processes_) {
     const ProcessRecord& rec = scoreboard_->process(p->record);
     WorkerSnapshot w;
     w.id = p->slot;
     w.pid = pid;
     w.generation = p->generation;
-    w.state = p->retiring ? "retiring" : p->ready ? "serving" : "starting";
+    w.state = p->retiring ? "retiring" : !p->ready ? "starting" : p->role == Role::kWorker ? "serving" : "running";
     w.requests = rec.requests.load(std::memory_order_relaxed);
     w.age_seconds = std::chrono::duration<double>(now - p->born).count();
     if (ev_is_active(&p->lifetime)) w.retires_in_seconds = ev_timer_remaining(EV_DEFAULT, &p->lifetime);
@@ -298,52 +358,56 @@ VassalSnapshot Master::snapshot() const {
       if (started != 0)
         w.busy.push_back({t + 1, scoreboard_->request_of(p->record, t), static_cast<double>(now_ms - started) / 1000});
     }
+    if (p->role == Role::kSpooler) {
+      snap.spooler->jobs += w.requests;
+      snap.spooler->processes.push_back(std::move(w));
+      continue;
+    }
     snap.requests += w.requests;
     snap.workers.push_back(std::move(w));
   }
-  std::sort(snap.workers.begin(), snap.workers.end(),
-            [](const WorkerSnapshot& a, const WorkerSnapshot& b) { return std::tie(a.id, a.generation) < std::tie(b.id, b.generation); });
+  auto by_slot = [](const WorkerSnapshot& a, const WorkerSnapshot& b) {
+    return std::tie(a.id, a.generation) < std::tie(b.id, b.generation);
+  };
+  std::sort(snap.workers.begin(), snap.workers.end(), by_slot);
+  if (snap.spooler) std::sort(snap.spooler->processes.begin(), snap.spooler->processes.end(), by_slot);
   return snap;
 }
 
-void Master::add_slot() {
+void Master::add_slot(Role role) {
+  auto& slots = this->slots(role);
   // A slot TTOU removed is reused first, so ids stay 1..workers.
-  for (auto& s : slots_) {
+  for (auto& s : slots) {
     if (s->removed && s->active == 0 && s->successor == 0) {
       s->removed = false;
       spawn(*s);
       return;
     }
   }
-  auto s = std::make_unique<WorkerSlot>();
-  s->id = static_cast<int>(slots_.size()) + 1;
+  auto s = std::make_unique<Slot>();
+  s->role = role;
+  s->id = static_cast<int>(slots.size()) + 1;
   s->master = this;
   ev_init(&s->respawn, MasterCallbacks::respawn);
   s->respawn.data = s.get();
-  slots_.push_back(std::move(s));
-  spawn(*slots_.back());
+  slots.push_back(std::move(s));
+  spawn(*slots.back());
 }
 
 void Master::remove_slot() {
   for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) {
-    WorkerSlot& s = **it;
+    Slot& s = **it;
     if (s.removed) continue;
     s.removed = true;
     ev_timer_stop(EV_DEFAULT, &s.respawn);
-    spdlog::info("worker {}: removed (TTOU)", s.id);
+    spdlog::info("{}: removed (TTOU)", s.name());
     if (s.successor) retire(s.successor);
     if (s.active) retire(s.active);
     return;
   }
 }
 
-void Master::spawn(WorkerSlot& s) {
-  int record = scoreboard_->claim(s.id, s.generation + 1);
-  if (record < 0) {
-    spdlog::error("worker {}: scoreboard full, not starting it", s.id);
-    return;
-  }
-  const pid_t master = ::getpid();
+ExitCode Master::run_worker(const Slot& s, int record) {
   WorkerOptions options;
   options.id = s.id;
   options.threads = config_.server.threads;
@@ -360,7 +424,41 @@ void Master::spawn(WorkerSlot& s) {
   options.scoreboard = scoreboard_.get();
   options.record = record;
   options.notify_fd = events_.write.get();
-  std::string label = "vassal " + config_.vassal.name + ": worker " + std::to_string(s.id);
+  Worker worker(plugin_, listeners_, options);
+  return worker.run();
+}
+
+ExitCode Master::run_spooler(const Slot& s, int record, const std::string& owner) {
+  // A spooler serves no socket: the listeners close, so a connection never
+  // waits in a backlog no one accepts from on its behalf.
+  listeners_.clear();
+  SpoolerOptions options;
+  options.id = s.id;
+  options.dir = spool_->dir();
+  options.owner = owner;
+  options.max_attempts = config_.spooler.max_attempts;
+  options.retry_delay = config_.spooler.retry_delay;
+  if (config_.spooler.max_jobs)
+    options.max_jobs = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::llround(static_cast<double>(config_.spooler.max_jobs) * jitter_fraction())));
+  options.scoreboard = scoreboard_.get();
+  options.record = record;
+  options.notify_fd = events_.write.get();
+  Spooler spooler(plugin_, options);
+  return spooler.run();
+}
+
+void Master::spawn(Slot& s) {
+  int record = scoreboard_->claim(s.id, s.generation + 1);
+  if (record < 0) {
+    spdlog::error("{}: scoreboard full, not starting it", s.name());
+    return;
+  }
+  const pid_t master = ::getpid();
+  const std::string label = "vassal " + config_.vassal.name + ": " + s.name();
+  const std::string owner = s.role == Role::kSpooler
+                                ? spool_owner_prefix_ + "-s" + std::to_string(s.id) + "." + std::to_string(s.generation + 1)
+                                : std::string();
 
   pid_t pid;
   auto fork_started = std::chrono::steady_clock::now();
@@ -375,35 +473,36 @@ void Master::spawn(WorkerSlot& s) {
       set_process_label(label);
       set_process_title(label);
       try {
-        Worker worker(plugin_, listeners_, options);
-        return worker.run();
+        return s.role == Role::kWorker ? run_worker(s, record) : run_spooler(s, record, owner);
       } catch (const AppLoadError& e) {
         spdlog::critical("cannot load the app: {}", e.what());
         return ExitCode::kAppLoadError;
       } catch (const std::exception& e) {
-        spdlog::critical("worker failed: {}", e.what());
+        spdlog::critical("{} failed: {}", s.name(), e.what());
         return ExitCode::kFailure;
       }
     });
   } catch (const ForkError& e) {
     scoreboard_->release(record);
-    spdlog::error("worker {}: {}", s.id, e.what());
+    spdlog::error("{}: {}", s.name(), e.what());
     s.quick_deaths++;
     schedule_respawn(s);
     return;
   }
   scoreboard_->process(record).pid = pid;
   // A fork whose before-hooks waited (for the GIL, a logging lock) took long:
-  // say so, and re-read the clock so the new worker's deadlines start now,
+  // say so, and re-read the clock so the new child's deadlines start now,
   // not when this loop iteration began.
   auto fork_took = std::chrono::steady_clock::now() - fork_started;
   if (fork_took > std::chrono::seconds(1))
-    spdlog::warn("worker {}: forking took {}", s.id,
-                 format_duration(std::chrono::duration_cast<Duration>(fork_took)));
+    spdlog::warn("{}: forking took {}", s.name(), format_duration(std::chrono::duration_cast<Duration>(fork_took)));
   ev_now_update(EV_DEFAULT);
-  auto p = std::make_unique<WorkerProcess>();
+  auto p = std::make_unique<Child>();
   p->pid = pid;
+  p->role = s.role;
   p->slot = s.id;
+  p->name = s.name();
+  p->spool_owner = owner;
   p->record = record;
   p->generation = ++s.generation;
   p->born = std::chrono::steady_clock::now();
@@ -417,34 +516,36 @@ void Master::spawn(WorkerSlot& s) {
   ev_timer_start(EV_DEFAULT, &p->deadline);
   if (s.active == 0) s.active = pid;
   else s.successor = pid;
-  spdlog::info("worker {} started (pid {}, generation {})", s.id, pid, p->generation);
+  spdlog::info("{} started (pid {}, generation {})", s.name(), pid, p->generation);
   processes_[pid] = std::move(p);
 }
 
 void Master::on_message(const WorkerMessage& m) {
   auto it = processes_.find(m.pid);
   if (it == processes_.end()) return;
-  WorkerProcess& p = *it->second;
+  Child& p = *it->second;
   switch (m.event) {
     case WorkerEvent::kReady:
       on_ready(p);
       break;
     case WorkerEvent::kRequestLimit:
-      if (WorkerSlot* s = slot(p.slot); s && s->active == p.pid && !p.retiring)
-        replace(*s, RespawnCause::kMaxRequests, "served " + std::to_string(scoreboard_->process(p.record).requests.load()) + " requests");
+      if (Slot* s = slot_of(p); s && s->active == p.pid && !p.retiring)
+        replace(*s, RespawnCause::kMaxRequests,
+                (p.role == Role::kWorker ? "served " : "ran ") + std::to_string(scoreboard_->process(p.record).requests.load()) +
+                    (p.role == Role::kWorker ? " requests" : " jobs"));
       break;
   }
 }
 
-void Master::on_ready(WorkerProcess& p) {
+void Master::on_ready(Child& p) {
   if (p.ready || p.retiring) return;
   p.ready = true;
   ev_timer_stop(EV_DEFAULT, &p.deadline);
-  if (config_.lifetime.max_worker_lifetime.count() > 0) {
-    ev_timer_set(&p.lifetime, to_seconds(config_.lifetime.max_worker_lifetime) * jitter_fraction(), 0.);
+  if (max_lifetime(p.role).count() > 0) {
+    ev_timer_set(&p.lifetime, to_seconds(max_lifetime(p.role)) * jitter_fraction(), 0.);
     ev_timer_start(EV_DEFAULT, &p.lifetime);
   }
-  WorkerSlot* s = slot(p.slot);
+  Slot* s = slot_of(p);
   if (!s || s->successor != p.pid) {
     announce_if_serving();
     return;
@@ -454,22 +555,22 @@ void Master::on_ready(WorkerProcess& p) {
   s->active = p.pid;
   s->successor = 0;
   if (old) retire(old);
-  if (!reload_queue_.empty() && reload_queue_.front() == s->id) {
+  if (!reload_queue_.empty() && reload_queue_.front() == s) {
     reload_queue_.pop_front();
     reload_next();
   }
 }
 
-void Master::replace(WorkerSlot& s, RespawnCause cause, const std::string& why) {
+void Master::replace(Slot& s, RespawnCause cause, const std::string& why) {
   if (stopping_ || s.removed || s.successor) return;  // one replacement at a time per slot
-  spdlog::info("worker {} (pid {}): {}; starting its replacement", s.id, s.active, why);
-  respawns_[static_cast<int>(cause)]++;
+  spdlog::info("{} (pid {}): {}; starting its replacement", s.name(), s.active, why);
+  (s.role == Role::kWorker ? respawns_ : spooler_respawns_)[static_cast<int>(cause)]++;
   spawn(s);
 }
 
 void Master::reload_next() {
   while (!reload_queue_.empty()) {
-    WorkerSlot* s = slot(reload_queue_.front());
+    Slot* s = reload_queue_.front();
     if (s && !s->removed && s->active && !s->successor) {
       replace(*s, RespawnCause::kReload, "reload");
       return;
@@ -482,20 +583,22 @@ void Master::reload_next() {
 
 void Master::announce_if_serving() {
   if (announced_serving_ || stopping_) return;
-  for (const auto& s : slots_) {
-    if (s->removed) continue;
-    auto it = processes_.find(s->active);
-    if (it == processes_.end() || !it->second->ready) return;
+  for (auto* role : {&slots_, &spooler_slots_}) {
+    for (const auto& s : *role) {
+      if (s->removed) continue;
+      auto it = processes_.find(s->active);
+      if (it == processes_.end() || !it->second->ready) return;
+    }
   }
   announced_serving_ = true;
-  spdlog::info("every worker serving");
+  spdlog::info(spooler_slots_.empty() ? "every worker serving" : "every worker and spooler running");
   if (emperor_) emperor_->send("ready");
 }
 
 void Master::retire(pid_t pid) {
   auto it = processes_.find(pid);
   if (it == processes_.end() || it->second->retiring) return;
-  WorkerProcess& p = *it->second;
+  Child& p = *it->second;
   p.retiring = true;
   ev_timer_stop(EV_DEFAULT, &p.lifetime);
   ::kill(pid, SIGTERM);
@@ -504,8 +607,8 @@ void Master::retire(pid_t pid) {
   ev_timer_start(EV_DEFAULT, &p.deadline);
 }
 
-void Master::kill_process(WorkerProcess& p, RespawnCause cause, const std::string& why) {
-  spdlog::error("worker {} (pid {}): {}; killing it", p.slot, p.pid, why);
+void Master::kill_process(Child& p, RespawnCause cause, const std::string& why) {
+  spdlog::error("{} (pid {}): {}; killing it", p.name, p.pid, why);
   p.kill_reason = why;
   p.kill_cause = cause;
   ::kill(p.pid, SIGKILL);
@@ -513,8 +616,20 @@ void Master::kill_process(WorkerProcess& p, RespawnCause cause, const std::strin
 
 void Master::scan() {
   std::int64_t now = monotonic_ms();
+  if (spool_ && now >= next_spool_recovery_ms_) {
+    // Another vassal sharing this spool may have died holding jobs.
+    next_spool_recovery_ms_ = now + kSpoolRecoveryPeriodMs;
+    try {
+      Recovered r = spool_->recover_abandoned("its spooler died while running it", config_.spooler.max_attempts);
+      jobs_recovered_ += r.requeued;
+      if (r.requeued || r.failed)
+        spdlog::warn("spool: {} job(s) of spoolers that died returned to the queue, {} moved to failed/", r.requeued, r.failed);
+    } catch (const std::exception& e) {
+      spdlog::error("spool: {}", e.what());
+    }
+  }
   for (auto& [pid, pp] : processes_) {
-    WorkerProcess& p = *pp;
+    Child& p = *pp;
     if (!p.ready || !p.kill_reason.empty()) continue;
     const ProcessRecord& rec = scoreboard_->process(p.record);
     bool busy = false;
@@ -523,14 +638,14 @@ void Master::scan() {
       if (started == 0) continue;
       busy = true;
       Duration ran(now - started);
-      if (config_.lifetime.harakiri.count() > 0 && ran > config_.lifetime.harakiri && !ev_is_active(&p.dump_then_kill)) {
+      Duration limit = harakiri(p.role);
+      if (limit.count() > 0 && ran > limit && !ev_is_active(&p.dump_then_kill)) {
         // Ask for every Python thread's stack first (faulthandler, installed
-        // in each worker), then kill.
+        // in each child), then kill.
         p.kill_reason = "harakiri";
         p.kill_cause = RespawnCause::kHarakiri;
-        spdlog::error("worker {} (pid {}): harakiri: \"{}\" on thread {} ran for {} (limit {}); dumping stacks, killing",
-                      p.slot, p.pid, scoreboard_->request_of(p.record, t), t + 1, format_duration(ran),
-                      format_duration(config_.lifetime.harakiri));
+        spdlog::error("{} (pid {}): harakiri: \"{}\" on thread {} ran for {} (limit {}); dumping stacks, killing", p.name,
+                      p.pid, scoreboard_->request_of(p.record, t), t + 1, format_duration(ran), format_duration(limit));
         ::kill(p.pid, SIGUSR2);
         ev_timer_set(&p.dump_then_kill, kDumpGrace, 0.);
         ev_timer_start(EV_DEFAULT, &p.dump_then_kill);
@@ -545,7 +660,7 @@ void Master::scan() {
     }
     if (config_.lifetime.max_rss > 0) {
       std::uint64_t rss = rss_bytes(p.pid);
-      WorkerSlot* s = slot(p.slot);
+      Slot* s = slot_of(p);
       if (rss > config_.lifetime.max_rss && s && s->active == p.pid)
         replace(*s, RespawnCause::kMaxRss, "RSS " + format_size(rss) + " over max_rss " + format_size(config_.lifetime.max_rss));
     }
@@ -555,37 +670,38 @@ void Master::scan() {
 void Master::reap(pid_t pid, int status) {
   auto it = processes_.find(pid);
   if (it == processes_.end()) return;  // not ours (a process the app forked and orphaned)
-  std::unique_ptr<WorkerProcess> p = std::move(it->second);
+  std::unique_ptr<Child> p = std::move(it->second);
   processes_.erase(it);
   ev_timer_stop(EV_DEFAULT, &p->lifetime);
   ev_timer_stop(EV_DEFAULT, &p->deadline);
   ev_timer_stop(EV_DEFAULT, &p->dump_then_kill);
   std::uint64_t served = scoreboard_->process(p->record).requests.load();
-  retired_requests_ += served;
+  (p->role == Role::kWorker ? retired_requests_ : retired_jobs_) += served;
   scoreboard_->release(p->record);
-  WorkerSlot* s = slot(p->slot);
+  Slot* s = slot_of(*p);
   std::string how = describe_wait_status(status);
+  if (p->role == Role::kSpooler) recover_jobs(*p, how);
 
   if (stopping_) {
-    spdlog::info("worker {} (pid {}) {}", p->slot, pid, how);
+    spdlog::info("{} (pid {}) {}", p->name, pid, how);
     check_all_gone();
     return;
   }
   if (p->retiring && p->kill_reason.empty()) {
-    spdlog::info("worker {} (pid {}) retired: {}", p->slot, pid, how);
+    spdlog::info("{} (pid {}) retired: {}", p->name, pid, how);
     return;
   }
   if (WIFEXITED(status) && is_permanent_failure(WEXITSTATUS(status))) {
-    spdlog::critical("worker {} (pid {}) {}: restarting cannot help, stopping the vassal", p->slot, pid, how);
+    spdlog::critical("{} (pid {}) {}: restarting cannot help, stopping the vassal", p->name, pid, how);
     exit_code_ = static_cast<ExitCode>(WEXITSTATUS(status));
     stop(false);
     return;
   }
   bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (!p->kill_reason.empty()) spdlog::error("worker {} (pid {}) {} ({})", p->slot, pid, how, p->kill_reason);
-  else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) spdlog::error("worker {} (pid {}) {} (out of memory?)", p->slot, pid, how);
-  else if (clean) spdlog::info("worker {} (pid {}) {}", p->slot, pid, how);
-  else spdlog::warn("worker {} (pid {}) {}", p->slot, pid, how);
+  if (!p->kill_reason.empty()) spdlog::error("{} (pid {}) {} ({})", p->name, pid, how, p->kill_reason);
+  else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) spdlog::error("{} (pid {}) {} (out of memory?)", p->name, pid, how);
+  else if (clean) spdlog::info("{} (pid {}) {}", p->name, pid, how);
+  else spdlog::warn("{} (pid {}) {}", p->name, pid, how);
   if (!s || s->removed) return;
 
   // A crash loop is a worker dying before it serves anything. One that has
@@ -602,19 +718,35 @@ void Master::reap(pid_t pid, int status) {
   } else {
     return;
   }
-  respawns_[static_cast<int>(p->kill_reason.empty() ? RespawnCause::kDied : p->kill_cause)]++;
+  (p->role == Role::kWorker ? respawns_ : spooler_respawns_)[static_cast<int>(p->kill_reason.empty() ? RespawnCause::kDied
+                                                                                                       : p->kill_cause)]++;
   schedule_respawn(*s);
 }
 
-void Master::schedule_respawn(WorkerSlot& s) {
+void Master::recover_jobs(const Child& p, const std::string& how) {
+  // A spooler that exits cleanly leaves nothing claimed; one that died in a
+  // job leaves that job in its claim area, and it goes back to the queue
+  // with the attempt counted (the job may be what killed it).
+  try {
+    std::string why = p.name + " (pid " + std::to_string(p.pid) + ") " + how + " while running it" +
+                      (p.kill_reason.empty() ? "" : " (" + p.kill_reason + ")");
+    Recovered r = spool_->recover(p.spool_owner, why, config_.spooler.max_attempts);
+    jobs_recovered_ += r.requeued;
+    if (r.requeued) spdlog::warn("{}: its job went back to the queue", p.name);
+    if (r.failed) spdlog::error("{}: its job had no attempt left; moved to failed/", p.name);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: cannot return its claimed jobs to the queue: {} (the next start will)", p.name, e.what());
+  }
+}
+
+void Master::schedule_respawn(Slot& s) {
   if (s.quick_deaths == 0) {
     spawn(s);
     return;
   }
   // A crash loop: back off exponentially instead of forking as fast as we can.
   double delay = std::min(kMaxBackoff, 0.1 * std::pow(2.0, s.quick_deaths - 1));
-  spdlog::warn("worker {} died {} time(s) in a row right after starting; respawning in {:.1f}s", s.id,
-               s.quick_deaths, delay);
+  spdlog::warn("{} died {} time(s) in a row right after starting; respawning in {:.1f}s", s.name(), s.quick_deaths, delay);
   ev_timer_stop(EV_DEFAULT, &s.respawn);
   ev_timer_set(&s.respawn, delay, 0.);
   ev_timer_start(EV_DEFAULT, &s.respawn);
@@ -628,7 +760,8 @@ void Master::stop(bool graceful) {
   bool already = stopping_;
   stopping_ = true;
   reload_queue_.clear();
-  for (auto& s : slots_) ev_timer_stop(EV_DEFAULT, &s->respawn);
+  for (auto* role : {&slots_, &spooler_slots_})
+    for (auto& s : *role) ev_timer_stop(EV_DEFAULT, &s->respawn);
   for (auto& [pid, p] : processes_) {
     ev_timer_stop(EV_DEFAULT, &p->lifetime);
     ev_timer_stop(EV_DEFAULT, &p->deadline);
@@ -652,7 +785,7 @@ void Master::check_all_gone() {
 }
 
 void Master::on_stop_deadline() {
-  spdlog::warn("workers still running after the stop deadline: killing them");
+  spdlog::warn("children still running after the stop deadline: killing them");
   signal_workers(SIGKILL);
 }
 

@@ -1,13 +1,13 @@
 #pragma once
 // The vassal master: binds the listeners, loads the app once, forks the
-// workers and keeps the right number of them serving. Its libev loop (the
+// workers and spoolers and keeps the right number of each running. Its libev loop (the
 // default loop: the only one that sees signals and children) is the single
 // place where children are reaped. Signal handlers only record; all work
 // happens in the loop.
 //
 //   TERM       graceful stop: workers finish in-flight requests, then exit
 //   INT, QUIT  quick stop
-//   HUP        graceful reload: every worker replaced, one at a time, capacity kept
+//   HUP        graceful reload: every worker and spooler replaced, one at a time, capacity kept
 //   TTIN/TTOU  one worker more / less
 //   USR1       reopen log files (and tell the workers)
 #include <array>
@@ -22,6 +22,7 @@
 #include "core/fd.hpp"
 #include "core/fork.hpp"
 #include "core/inherited_sockets.hpp"
+#include "spooler/directory_queue.hpp"
 #include "vassal/app.hpp"
 #include "vassal/listener.hpp"
 #include "vassal/emperor_link.hpp"
@@ -29,7 +30,7 @@
 #include "vassal/stats.hpp"
 #include "vassal/stats_server.hpp"
 #include "vassal/worker_events.hpp"
-#include "vassal/worker_slot.hpp"
+#include "vassal/slot.hpp"
 
 namespace suz {
 
@@ -49,15 +50,19 @@ class Master {
 
   bool bind_listeners();
   bool become_configured_user();  // [vassal] uid/gid, when started as root
-  void add_slot();
-  void spawn(WorkerSlot& slot);
+  bool open_spool();
+  void add_slot(Role role);
+  void spawn(Slot& slot);
+  ExitCode run_worker(const Slot& slot, int record);
+  ExitCode run_spooler(const Slot& slot, int record, const std::string& owner);
+  void recover_jobs(const Child& p, const std::string& how);
   void on_message(const WorkerMessage& m);
-  void on_ready(WorkerProcess& p);
-  void replace(WorkerSlot& slot, RespawnCause cause, const std::string& why);
+  void on_ready(Child& p);
+  void replace(Slot& slot, RespawnCause cause, const std::string& why);
   void retire(pid_t pid);
-  void kill_process(WorkerProcess& p, RespawnCause cause, const std::string& why);
+  void kill_process(Child& p, RespawnCause cause, const std::string& why);
   void reap(pid_t pid, int status);
-  void schedule_respawn(WorkerSlot& slot);
+  void schedule_respawn(Slot& slot);
   void scan();
   void reload_next();
   void announce_if_serving();  // once: every slot's first worker serves
@@ -66,7 +71,11 @@ class Master {
   void signal_workers(int sig);
   void on_stop_deadline();
   void check_all_gone();
-  WorkerSlot* slot(int id);
+  Slot* slot_of(const Child& p);
+  std::vector<std::unique_ptr<Slot>>& slots(Role role) { return role == Role::kWorker ? slots_ : spooler_slots_; }
+  // Per role: what max lifetime, harakiri and request (or job) limits apply.
+  Duration max_lifetime(Role role) const;
+  Duration harakiri(Role role) const;
   VassalSnapshot snapshot() const;
 
   const VassalConfig& config_;
@@ -76,14 +85,21 @@ class Master {
   std::vector<Listener> listeners_;
   std::unique_ptr<Scoreboard> scoreboard_;
   Pipe events_;  // workers -> master (WorkerMessage)
-  std::vector<std::unique_ptr<WorkerSlot>> slots_;
-  std::map<pid_t, std::unique_ptr<WorkerProcess>> processes_;
-  std::deque<int> reload_queue_;  // slot ids still to replace for HUP
+  std::vector<std::unique_ptr<Slot>> slots_;          // workers
+  std::vector<std::unique_ptr<Slot>> spooler_slots_;  // spoolers
+  std::unique_ptr<DirectoryQueue> spool_;  // to return dead spoolers' jobs
+  std::string spool_owner_prefix_;         // host-masterpid-random: claim areas never collide
+  std::int64_t next_spool_recovery_ms_ = 0;
+  std::map<pid_t, std::unique_ptr<Child>> processes_;
+  std::deque<Slot*> reload_queue_;  // slots still to replace for HUP
   std::unique_ptr<StatsServer> stats_;
   std::unique_ptr<EmperorLink> emperor_;  // when started by an emperor
   bool announced_serving_ = false;
-  std::array<std::uint64_t, static_cast<int>(RespawnCause::kCount)> respawns_{};
+  RespawnCounts respawns_{};          // workers
+  RespawnCounts spooler_respawns_{};
   std::uint64_t retired_requests_ = 0;  // served by worker processes already reaped
+  std::uint64_t retired_jobs_ = 0;      // run by spooler processes already reaped
+  std::uint64_t jobs_recovered_ = 0;    // returned to the queue after their spooler died
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stopping_ = false;
   ExitCode exit_code_ = ExitCode::kOk;

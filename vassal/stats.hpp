@@ -25,6 +25,7 @@ enum class RespawnCause : int {
   kCount
 };
 std::string_view cause_name(RespawnCause cause);
+using RespawnCounts = std::array<std::uint64_t, static_cast<int>(RespawnCause::kCount)>;
 
 struct ThreadSnapshot {
   int thread = 0;            // 1-based
@@ -43,6 +44,17 @@ struct WorkerSnapshot {
   std::vector<ThreadSnapshot> busy;          // threads inside a request
 };
 
+struct SpoolerSnapshot {
+  std::string dir;
+  int processes_wanted = 0;
+  std::uint64_t jobs = 0;        // run to an end (done, retried or failed), retired processes too
+  std::uint64_t recovered = 0;   // returned to the queue after their spooler died
+  std::size_t queued = 0;        // in queue/ now (due or not)
+  std::size_t failed = 0;        // in failed/ now
+  RespawnCounts respawns{};
+  std::vector<WorkerSnapshot> processes;  // requests = jobs; busy: the job in hand
+};
+
 struct VassalSnapshot {
   std::string vassal;
   pid_t master_pid = 0;
@@ -52,6 +64,7 @@ struct VassalSnapshot {
   std::uint64_t requests = 0;  // every worker this master had, retired ones too
   std::array<std::uint64_t, static_cast<int>(RespawnCause::kCount)> respawns{};
   std::vector<WorkerSnapshot> workers;
+  std::optional<SpoolerSnapshot> spooler;  // when the vassal runs spoolers
 };
 
 std::string stats_json(const VassalSnapshot& s);

@@ -39,12 +39,39 @@ std::string label(std::string_view value) {
   return out;
 }
 
+using json = nlohmann::ordered_json;
+
+json respawns_json(const RespawnCounts& counts) {
+  json respawns = json::object();
+  for (int c = 0; c < kCauses; ++c) respawns[std::string(cause_name(static_cast<RespawnCause>(c)))] = counts[c];
+  return respawns;
+}
+
+json spooler_json(const SpoolerSnapshot& s) {
+  json processes = json::array();
+  for (const WorkerSnapshot& p : s.processes) {
+    json job = nullptr;
+    if (!p.busy.empty()) job = {{"job", p.busy[0].request}, {"running_seconds", p.busy[0].running_seconds}};
+    json process = {{"id", p.id},           {"pid", p.pid},
+                    {"generation", p.generation}, {"state", p.state},
+                    {"jobs", p.requests},   {"age_seconds", p.age_seconds},
+                    {"retires_in_seconds", nullptr}, {"running", job}};
+    if (p.retires_in_seconds) process["retires_in_seconds"] = *p.retires_in_seconds;
+    processes.push_back(std::move(process));
+  }
+  return {{"dir", s.dir},
+          {"processes_wanted", s.processes_wanted},
+          {"jobs", s.jobs},
+          {"recovered", s.recovered},
+          {"queued", s.queued},
+          {"failed", s.failed},
+          {"respawns", respawns_json(s.respawns)},
+          {"processes", processes}};
+}
+
 }  // namespace
 
 std::string stats_json(const VassalSnapshot& s) {
-  using json = nlohmann::ordered_json;
-  json respawns = json::object();
-  for (int c = 0; c < kCauses; ++c) respawns[std::string(cause_name(static_cast<RespawnCause>(c)))] = s.respawns[c];
   json workers = json::array();
   for (const WorkerSnapshot& w : s.workers) {
     json busy = json::array();
@@ -67,8 +94,9 @@ std::string stats_json(const VassalSnapshot& s) {
               {"workers_wanted", s.workers_wanted},
               {"threads_per_worker", s.threads},
               {"requests", s.requests},
-              {"respawns", respawns},
+              {"respawns", respawns_json(s.respawns)},
               {"workers", workers}};
+  if (s.spooler) doc["spooler"] = spooler_json(*s.spooler);
   // Replace, not throw, on bytes a request line may carry that are not UTF-8.
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -107,6 +135,23 @@ std::string stats_prometheus(const VassalSnapshot& s) {
              [](const WorkerSnapshot& w) {
                return w.retires_in_seconds ? fmt::format("{:.3f}", *w.retires_in_seconds) : std::string("NaN");
              });
+  if (!s.spooler) return out;
+  const SpoolerSnapshot& sp = *s.spooler;
+  metric("suzerain_spooler_jobs_total", "counter", "Jobs run to an end (done, retried or failed) by this vassal's spoolers.");
+  out += fmt::format("suzerain_spooler_jobs_total{{vassal=\"{}\"}} {}\n", v, sp.jobs);
+  metric("suzerain_spooler_jobs_recovered_total", "counter", "Jobs returned to the queue after their spooler died.");
+  out += fmt::format("suzerain_spooler_jobs_recovered_total{{vassal=\"{}\"}} {}\n", v, sp.recovered);
+  metric("suzerain_spool_jobs", "gauge", "Jobs in the spool, by state.");
+  out += fmt::format("suzerain_spool_jobs{{vassal=\"{}\",state=\"queued\"}} {}\n", v, sp.queued);
+  out += fmt::format("suzerain_spool_jobs{{vassal=\"{}\",state=\"failed\"}} {}\n", v, sp.failed);
+  metric("suzerain_spooler_respawns_total", "counter", "Spooler processes replaced, by cause.");
+  for (int c = 0; c < kCauses; ++c)
+    out += fmt::format("suzerain_spooler_respawns_total{{vassal=\"{}\",cause=\"{}\"}} {}\n", v,
+                       cause_name(static_cast<RespawnCause>(c)), sp.respawns[c]);
+  metric("suzerain_spooler_jobs", "gauge", "Jobs run by this spooler process.");
+  for (const WorkerSnapshot& p : sp.processes)
+    out += fmt::format("suzerain_spooler_jobs{{vassal=\"{}\",spooler=\"{}\",pid=\"{}\",generation=\"{}\",state=\"{}\"}} {}\n", v,
+                       p.id, p.pid, p.generation, p.state, p.requests);
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "plugins/python/errors.hpp"
 #include "plugins/python/gil.hpp"
+#include "plugins/python/spool_api.hpp"
 
 namespace suz::python {
 namespace {
@@ -22,6 +23,72 @@ def postfork(func):
     """Decorator: run func in every worker after it is forked, before it serves."""
     _postfork.append(func)
     return func
+
+
+class Job:
+    """A spooled job, as the [spooler] handler receives it. attempt is 1 on
+    the first run; args maps str to str; body is bytes; at and created are
+    Unix times; last_error is why the previous attempt failed ("" if none)."""
+
+    __slots__ = ("id", "args", "body", "attempt", "priority", "at", "created", "last_error")
+
+    def __init__(self, id, args, body, attempt, priority, at, created, last_error):
+        self.id = id
+        self.args = args
+        self.body = body
+        self.attempt = attempt
+        self.priority = priority
+        self.at = at
+        self.created = created
+        self.last_error = last_error
+
+    def __repr__(self):
+        return "<suzerain.Job %s attempt %d>" % (self.id, self.attempt)
+
+
+class Retry(Exception):
+    """Raise in a job handler to run the job again later: `after` seconds
+    from now, or after the usual exponential backoff. Counts as an attempt."""
+
+    def __init__(self, reason="retry requested", after=None):
+        super().__init__(reason)
+        self.after = after
+
+
+def spool(args, body=None, at=None, priority=0):
+    """Queues a job for the vassal's spooler; returns its id once the job is
+    on disk (it survives a crash from then on).
+
+    args: dict of str to str (numbers are converted); body: bytes or str;
+    at: not before this time (a Unix time, a datetime, or a timedelta from
+    now); priority: -999..999, higher runs first."""
+    if not isinstance(args, dict):
+        raise TypeError("spool(): args must be a dict of str to str, not %s" % type(args).__name__)
+    clean = {}
+    for key, value in args.items():
+        if not isinstance(key, str):
+            raise TypeError("spool(): argument names must be str, got %r" % (key,))
+        if isinstance(value, (int, float)):
+            value = str(value)
+        if not isinstance(value, str):
+            raise TypeError("spool(): argument %r must be str (or a number), not %s" % (key, type(value).__name__))
+        clean[key] = value
+    if body is None:
+        body = b""
+    elif isinstance(body, str):
+        body = body.encode("utf-8")
+    else:
+        body = bytes(body)
+    at_ms = None
+    if at is not None:
+        import datetime
+        import time
+        if isinstance(at, datetime.timedelta):
+            at = time.time() + at.total_seconds()
+        elif isinstance(at, datetime.datetime):
+            at = at.timestamp()
+        at_ms = int(float(at) * 1000)
+    return _spool(clean, body, at_ms, int(priority))
 
 
 class _FdWriter(_io.RawIOBase):
@@ -160,6 +227,8 @@ class FileWrapper:
 
 PyObject* worker_id(PyObject*, PyObject*) { return PyLong_FromLong(process_facts().worker_id); }
 
+PyObject* spooler_id(PyObject*, PyObject*) { return PyLong_FromLong(process_facts().spooler_id); }
+
 PyObject* vassal_name(PyObject*, PyObject*) {
   return PyUnicode_FromString(process_facts().vassal_name.c_str());
 }
@@ -179,7 +248,9 @@ PyObject* log(PyObject*, PyObject* args) {
 
 PyMethodDef kMethods[] = {
     {"worker_id", worker_id, METH_NOARGS, "The worker's number (1..workers); 0 outside workers."},
+    {"spooler_id", spooler_id, METH_NOARGS, "The spooler process's number (1..processes); 0 outside spoolers."},
     {"vassal_name", vassal_name, METH_NOARGS, "The vassal's name."},
+    {"_spool", spool_job, METH_VARARGS, "_spool(args, body, at_ms, priority): see spool()."},
     {"_log", log, METH_VARARGS, "_log(level, text): one line in the process log (logging levels)."},
     {nullptr, nullptr, 0, nullptr},
 };

@@ -1,6 +1,7 @@
 #pragma once
-// The `suzerain` module apps import: worker_id(), vassal_name(), the
-// @postfork decorator, and the classes behind wsgi.errors and
+// The `suzerain` module apps import: worker_id(), spooler_id(),
+// vassal_name(), the @postfork decorator, spool() and the Job and Retry
+// classes a job handler sees, and the classes behind wsgi.errors and
 // wsgi.file_wrapper. Multi-phase init, so every interpreter gets its own
 // module (and its own postfork list).
 #include <Python.h>
@@ -12,7 +13,8 @@ namespace suz::python {
 
 // Process-wide facts the module reports; set by the plugin.
 struct ProcessFacts {
-  int worker_id = 0;  // 0 in the master and spoolers
+  int worker_id = 0;   // 0 in the master and spoolers
+  int spooler_id = 0;  // 0 in the master and workers
   std::string vassal_name;
 };
 ProcessFacts& process_facts();

@@ -8,8 +8,10 @@
 #include "core/fork.hpp"
 #include "plugins/python/errors.hpp"
 #include "plugins/python/gil.hpp"
+#include "plugins/python/job_handler.hpp"
 #include "plugins/python/module.hpp"
 #include "plugins/python/runtime.hpp"
+#include "plugins/python/spool_api.hpp"
 #include "plugins/python/wsgi_app.hpp"
 
 namespace suz::python {
@@ -22,9 +24,27 @@ struct AppEntry {
   std::unique_ptr<WsgiApp> app;
 };
 
+namespace {
+
+// SIGUSR2 dumps every Python thread's stack to stderr: the master sends it
+// before killing a child for harakiri, so the log says where it was stuck.
+// (Called, not run as source: compiling even two lines costs every new
+// worker a millisecond before it serves.) GIL held; throws PythonError.
+void install_stack_dump_handler() {
+  Ref faulthandler(PyImport_ImportModule("faulthandler"));
+  Ref register_fn(faulthandler ? PyObject_GetAttrString(faulthandler.get(), "register") : nullptr);
+  Ref args(Py_BuildValue("(i)", SIGUSR2));
+  Ref kwargs(Py_BuildValue("{s:O,s:O}", "all_threads", Py_True, "chain", Py_False));
+  Ref dumped(register_fn && args && kwargs ? PyObject_Call(register_fn.get(), args.get(), kwargs.get()) : nullptr);
+  if (!dumped) throw PythonError("cannot install the stack dump handler");
+}
+
+}  // namespace
+
 struct PythonPlugin::State {
   const VassalConfig& config;
   std::vector<AppEntry> apps;
+  std::unique_ptr<JobHandler> job_handler;  // main interpreter; when the vassal runs spoolers
   std::unique_ptr<Runtime> runtime;
   ServerFacts facts;
   std::vector<PyInterpreterState*> interpreters;  // [0]: main
@@ -32,7 +52,9 @@ struct PythonPlugin::State {
   std::vector<std::vector<std::unique_ptr<ThreadState>>> thread_states;
 };
 
-PythonPlugin::PythonPlugin(const VassalConfig& config) : s_(std::make_unique<State>(State{config, {}, {}, {}, {}, {}})) {
+PythonPlugin::PythonPlugin(const VassalConfig& config)
+    : s_(std::make_unique<State>(State{config, {}, {}, {}, {}, {}, {}})) {
+  if (!config.spooler.dir.empty() && config.spooler.dir.find("://") == std::string::npos) set_spool_dir(config.spooler.dir);
   if (!config.app.module.empty()) s_->apps.push_back({"", config.app.module, config.app.interpreter});
   for (const MountConfig& m : config.mounts)
     s_->apps.push_back({m.path == "/" ? "" : m.path, m.module, m.interpreter});
@@ -47,6 +69,7 @@ PythonPlugin::~PythonPlugin() {
   if (!s_->runtime) return;
   Gil gil(s_->runtime->main_thread_state());
   for (AppEntry& e : s_->apps) e.app.reset();
+  s_->job_handler.reset();
 }
 
 void PythonPlugin::load_in_master() {
@@ -64,6 +87,10 @@ void PythonPlugin::load_in_master() {
       if (e.mode != InterpreterMode::kMain) continue;
       e.app = std::make_unique<WsgiApp>(e.spec, s_->facts);
       spdlog::info("loaded {} (main interpreter){}", e.spec, e.prefix.empty() ? "" : " at " + e.prefix);
+    }
+    if (c.spooler.processes > 0 && !c.spooler.handler.empty()) {
+      s_->job_handler = std::make_unique<JobHandler>(c.spooler.handler);
+      spdlog::info("loaded job handler {}", c.spooler.handler);
     }
   } catch (const PythonError& err) {
     throw AppLoadError(err.what());
@@ -90,16 +117,7 @@ void PythonPlugin::start_worker(int worker_id, int threads) {
   process_facts().worker_id = worker_id;
   PyThreadState* main = PyThreadState_Get();
   try {
-    // SIGUSR2 dumps every Python thread's stack to stderr: the master sends it
-    // before killing a worker for harakiri, so the log says where it was stuck.
-    // (Called, not run as source: compiling even two lines costs every new
-    // worker a millisecond before it serves.)
-    Ref faulthandler(PyImport_ImportModule("faulthandler"));
-    Ref register_fn(faulthandler ? PyObject_GetAttrString(faulthandler.get(), "register") : nullptr);
-    Ref args(Py_BuildValue("(i)", SIGUSR2));
-    Ref kwargs(Py_BuildValue("{s:O,s:O}", "all_threads", Py_True, "chain", Py_False));
-    Ref dumped(register_fn && args && kwargs ? PyObject_Call(register_fn.get(), args.get(), kwargs.get()) : nullptr);
-    if (!dumped) throw PythonError("cannot install the stack dump handler");
+    install_stack_dump_handler();
     run_postfork_hooks();  // for the apps loaded in the master
     std::vector<std::string> paths;
     for (const auto& p : s_->config.app.pythonpath) paths.push_back(p.string());
@@ -129,6 +147,25 @@ void PythonPlugin::start_worker(int worker_id, int threads) {
   }
   s_->thread_states.resize(static_cast<std::size_t>(threads));
   s_->runtime->release_gil();
+}
+
+void PythonPlugin::start_spooler(int spooler_id) {
+  // Entered holding the GIL with the main thread state (the fork hooks leave
+  // it so). Jobs run on this same thread, with this same state.
+  process_facts().spooler_id = spooler_id;
+  try {
+    install_stack_dump_handler();
+    run_postfork_hooks();
+  } catch (const PythonError& err) {
+    s_->runtime->release_gil();
+    throw AppLoadError(err.what());
+  }
+  s_->runtime->release_gil();  // app threads run between jobs
+}
+
+JobOutcome PythonPlugin::run_job(const Job& job) {
+  Gil gil(s_->runtime->main_thread_state());
+  return s_->job_handler->run(job);
 }
 
 void PythonPlugin::attach_thread(int thread_index) {

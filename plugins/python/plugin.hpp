@@ -24,6 +24,8 @@ class PythonPlugin final : public AppPlugin {
   void start_worker(int worker_id, int threads) override;
   void attach_thread(int thread_index) override;
   void handle(int thread_index, Exchange& exchange) override;
+  void start_spooler(int spooler_id) override;
+  JobOutcome run_job(const Job& job) override;
   std::vector<MountPoint> mounts() const override;
 
  private:

@@ -1,11 +1,12 @@
 #pragma once
-// What the master keeps about its workers: not the workers themselves, which
-// live in other processes (vassal/worker.hpp).
+// What the master keeps about its children, workers and spoolers: not the
+// children themselves, which live in other processes (vassal/worker.hpp,
+// vassal/spooler.hpp).
 //
-// A slot is one unit of capacity ("worker 3"). It has an active process and,
-// while that one is being replaced, a successor: the successor is forked and
-// must report ready before the active one is told to retire, so capacity
-// never drops during a replacement.
+// A slot is one unit of capacity ("worker 3", "spooler 1"). It has an active
+// process and, while that one is being replaced, a successor: the successor
+// is forked and must report ready before the active one is told to retire,
+// so capacity never drops during a replacement.
 #include <ev.h>
 #include <sys/types.h>
 
@@ -18,8 +19,11 @@ namespace suz {
 
 class Master;
 
-struct WorkerSlot {
-  int id = 0;             // 1..workers, stable across respawns
+enum class Role { kWorker, kSpooler };
+
+struct Slot {
+  Role role = Role::kWorker;
+  int id = 0;             // 1..workers (or 1..processes), stable across respawns
   pid_t active = 0;       // serving (or starting, if nothing else serves)
   pid_t successor = 0;    // starting, to take over from active
   int generation = 0;     // processes this slot has had
@@ -27,11 +31,17 @@ struct WorkerSlot {
   bool removed = false;   // TTOU took it away
   ev_timer respawn{};     // backoff before the next spawn
   Master* master = nullptr;
+
+  // "worker 3", "spooler 1": how logs and process titles name it.
+  std::string name() const { return (role == Role::kWorker ? "worker " : "spooler ") + std::to_string(id); }
 };
 
-struct WorkerProcess {
+struct Child {
   pid_t pid = 0;
-  int slot = 0;           // WorkerSlot::id
+  Role role = Role::kWorker;
+  int slot = 0;           // Slot::id
+  std::string name;       // its slot's name()
+  std::string spool_owner;  // spoolers: its claim area in the spool
   int record = -1;        // scoreboard record
   int generation = 0;
   std::chrono::steady_clock::time_point born;

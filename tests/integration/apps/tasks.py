@@ -1,0 +1,76 @@
+"""Spooler test app: a job handler whose behaviour each job chooses with its
+`kind` argument, and a WSGI app that spools jobs from requests.
+
+Every handled job appends one line to the file named by its `out` argument:
+"<event> <n> <job id> <attempt> <spooler id> <pid>", written with one
+O_APPEND write so lines from many processes never interleave."""
+import os
+import time
+from urllib.parse import parse_qs
+
+import suzerain
+
+
+def _record(job, event):
+    line = "%s %s %s %d %d %d\n" % (event, job.args.get("n", "-"), job.id, job.attempt, suzerain.spooler_id(), os.getpid())
+    fd = os.open(job.args["out"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def handle(job):
+    kind = job.args.get("kind", "record")
+    if kind == "record":
+        _record(job, "done")
+    elif kind == "body":
+        _record(job, "body:%d:%s" % (len(job.body), job.body[:8].hex()))
+    elif kind == "raise":
+        _record(job, "raising")
+        raise ValueError("job %s always fails" % job.args.get("n"))
+    elif kind == "retry":
+        if job.attempt < 3:
+            _record(job, "retrying")
+            raise suzerain.Retry("not yet", after=0.01)
+        _record(job, "done")
+    elif kind == "sleep":
+        _record(job, "start")
+        time.sleep(float(job.args["seconds"]))
+        _record(job, "done")
+    elif kind == "exclusive":
+        # Two spoolers (or vassals) running one job at once would find the
+        # marker of the other.
+        marker = job.args["out"] + "." + job.id + ".running"
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            _record(job, "overlap")
+            return
+        os.close(fd)
+        time.sleep(float(job.args.get("seconds", "0.005")))
+        os.unlink(marker)
+        _record(job, "done")
+    elif kind == "hang":
+        _record(job, "start")
+        while True:
+            time.sleep(0.05)
+    else:
+        raise ValueError("unknown kind %r" % kind)
+
+
+def application(environ, start_response):
+    """GET /spool?count=N&out=PATH[&kind=K][&priority=P][&delay=S]: spools N jobs, answers their ids."""
+    q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    count = int(q.pop("count", "1"))
+    priority = int(q.pop("priority", "0"))
+    delay = q.pop("delay", None)
+    first = int(q.pop("first", "0"))
+    ids = []
+    for i in range(count):
+        args = dict(q, n="py%d" % (first + i))
+        at = time.time() + float(delay) if delay else None
+        ids.append(suzerain.spool(args, body=b"\x00\xffbody", at=at, priority=priority))
+    body = ("\n".join(ids) + "\n").encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]

@@ -1,0 +1,191 @@
+#include "vassal/spooler.hpp"
+
+#include <ev.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/fd.hpp"
+#include "core/log.hpp"
+#include "spooler/directory_queue.hpp"
+#include "spooler/pending_jobs.hpp"
+#include "vassal/worker_events.hpp"
+
+namespace suz {
+
+Duration retry_backoff(Duration retry_delay, int attempt) {
+  constexpr Duration kMax = std::chrono::hours(1);
+  double factor = std::pow(2.0, std::clamp(attempt - 1, 0, 30));
+  double ms = std::min(static_cast<double>(retry_delay.count()) * factor, static_cast<double>(kMax.count()));
+  return Duration(static_cast<Duration::rep>(ms));
+}
+
+struct Spooler::State {
+  explicit State(const SpoolerOptions& o) : queue(o.dir), claimant(queue, o.owner), pending(queue) {}
+  DirectoryQueue queue;
+  Claimant claimant;
+  PendingJobs pending;
+  Fd signal_fd;
+  ev_io signals{};
+  ev_io arrivals{};
+  ev_idle working{};
+  ev_timer due{};
+  ev_timer heartbeat{};
+};
+
+struct SpoolerCallbacks {
+  static Spooler& of(void* data) { return *static_cast<Spooler*>(data); }
+  static void signal(struct ev_loop* loop, ev_io* w, int) {
+    Spooler& s = of(w->data);
+    signalfd_siginfo info;
+    while (::read(s.s_->signal_fd.get(), &info, sizeof info) == sizeof info) {
+      if (info.ssi_signo == SIGTERM) {
+        // Jobs run inside this loop's callbacks: none is in hand now.
+        spdlog::info("stopping");
+        ev_break(loop, EVBREAK_ALL);
+      } else if (info.ssi_signo == SIGUSR1) {
+        reopen_log();
+      }
+    }
+  }
+  static void arrivals(struct ev_loop* loop, ev_io* w, int) {
+    Spooler& s = of(w->data);
+    s.s_->pending.on_readable();
+    ev_idle_start(loop, &s.s_->working);
+  }
+  static void due(struct ev_loop* loop, ev_timer* w, int) { ev_idle_start(loop, &of(w->data).s_->working); }
+  static void working(struct ev_loop*, ev_idle* w, int) { of(w->data).work(); }
+  static void heartbeat(struct ev_loop*, ev_timer* w, int) {
+    Spooler& s = of(w->data);
+    if (s.options_.scoreboard) s.options_.scoreboard->process(s.options_.record).heartbeat_ms = monotonic_ms();
+  }
+};
+
+Spooler::Spooler(AppPlugin& plugin, SpoolerOptions options) : plugin_(plugin), options_(std::move(options)) {}
+
+Spooler::~Spooler() {
+  s_.reset();
+  if (loop_) ev_loop_destroy(loop_);
+}
+
+ExitCode Spooler::run() {
+  // TERM and friends through a signalfd read by the loop, blocked before any
+  // app thread can start; INT and QUIT keep their default action: a quick
+  // stop ends even a job that never returns.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU}) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t quick;
+  sigemptyset(&quick);
+  for (int sig : {SIGINT, SIGQUIT}) {
+    ::signal(sig, SIG_DFL);
+    sigaddset(&quick, sig);
+  }
+  pthread_sigmask(SIG_UNBLOCK, &quick, nullptr);
+
+  plugin_.start_spooler(options_.id);
+  s_ = std::make_unique<State>(options_);
+  s_->signal_fd = Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  s_->queue.on_corrupt = [](const std::filesystem::path& p, const std::string& why) {
+    spdlog::error("{}: {}; moved aside", p.string(), why);
+  };
+
+  loop_ = ev_loop_new(EVBACKEND_EPOLL);
+  ev_io_init(&s_->signals, SpoolerCallbacks::signal, s_->signal_fd.get(), EV_READ);
+  ev_io_init(&s_->arrivals, SpoolerCallbacks::arrivals, s_->pending.fd(), EV_READ);
+  ev_idle_init(&s_->working, SpoolerCallbacks::working);
+  ev_init(&s_->due, SpoolerCallbacks::due);
+  ev_timer_init(&s_->heartbeat, SpoolerCallbacks::heartbeat, 1., 1.);
+  s_->signals.data = s_->arrivals.data = s_->working.data = s_->due.data = s_->heartbeat.data = this;
+  ev_io_start(loop_, &s_->signals);
+  ev_io_start(loop_, &s_->arrivals);
+  ev_timer_start(loop_, &s_->heartbeat);
+  ev_idle_start(loop_, &s_->working);  // what the first scan found
+
+  spdlog::info("running jobs from {} ({} waiting)", options_.dir.string(), s_->pending.size());
+  if (options_.scoreboard) {
+    ProcessRecord& r = options_.scoreboard->process(options_.record);
+    r.pid = ::getpid();
+    r.heartbeat_ms = monotonic_ms();
+    r.state = WorkerState::kReady;
+    notify_master(options_.notify_fd, WorkerEvent::kReady);
+  }
+  ev_run(loop_, 0);
+  return exit_code_;
+}
+
+void Spooler::work() {
+  std::optional<std::int64_t> wake_at;
+  std::optional<JobName> name = s_->pending.next(wall_clock_ms(), &wake_at);
+  if (!name) {
+    schedule();
+    return;
+  }
+  s_->pending.forget(*name);
+  std::optional<ClaimedJob> claimed;
+  try {
+    claimed = s_->queue.try_claim(s_->claimant.dir(), *name);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot claim {}: {}", name->id, e.what());
+  }
+  if (claimed) run_one(*claimed);  // else another spooler took it: on to the next
+}
+
+void Spooler::schedule() {
+  ev_idle_stop(loop_, &s_->working);
+  std::optional<std::int64_t> wake_at;
+  s_->pending.next(wall_clock_ms(), &wake_at);
+  ev_timer_stop(loop_, &s_->due);
+  if (!wake_at) return;  // nothing waiting: only an arrival wakes us
+  double in = std::max(0.0, static_cast<double>(*wake_at - wall_clock_ms()) / 1000) + 0.001;
+  ev_timer_set(&s_->due, in, 0.);
+  ev_timer_start(loop_, &s_->due);
+}
+
+void Spooler::run_one(ClaimedJob& claimed) {
+  const JobName& name = claimed.job.name;
+  ProcessRecord* record = options_.scoreboard ? &options_.scoreboard->process(options_.record) : nullptr;
+  ThreadRecord* slot = record ? &options_.scoreboard->thread(options_.record, 0) : nullptr;
+  if (slot) {  // what harakiri and the stats read
+    std::string what = "job " + name.id + " (attempt " + std::to_string(name.attempt + 1) + ")";
+    std::size_t n = std::min(what.size(), sizeof(slot->request) - 1);
+    std::memcpy(slot->request, what.data(), n);
+    slot->request[n] = '\0';
+    slot->request_started_ms.store(monotonic_ms(), std::memory_order_relaxed);
+  }
+  JobOutcome outcome = plugin_.run_job(claimed.job);
+  if (slot) slot->request_started_ms.store(0, std::memory_order_relaxed);
+  try {
+    if (outcome.done) {
+      s_->queue.done(claimed);
+    } else if (name.attempt + 1 >= options_.max_attempts) {
+      spdlog::error("job {} failed on attempt {} of {}; moved to failed/:\n{}", name.id, name.attempt + 1,
+                    options_.max_attempts, outcome.error);
+      s_->queue.fail(claimed, outcome.error);
+    } else {
+      Duration delay = outcome.retry_after.value_or(retry_backoff(options_.retry_delay, name.attempt + 1));
+      spdlog::warn("job {} failed on attempt {} of {}; retrying in {}:\n{}", name.id, name.attempt + 1,
+                   options_.max_attempts, format_duration(delay), outcome.error);
+      s_->queue.retry(claimed, wall_clock_ms() + delay.count(), outcome.error);
+    }
+  } catch (const std::exception& e) {
+    // The job stays in the claim area; the master returns it to the queue
+    // when this process is gone. Going now is the way to get there.
+    spdlog::error("job {}: {}; leaving it to be recovered", name.id, e.what());
+    exit_code_ = ExitCode::kFailure;
+    ev_break(loop_, EVBREAK_ALL);
+    return;
+  }
+  ++jobs_;
+  if (record) record->requests.fetch_add(1, std::memory_order_relaxed);
+  if (options_.max_jobs && jobs_ == options_.max_jobs) notify_master(options_.notify_fd, WorkerEvent::kRequestLimit);
+}
+
+}  // namespace suz
