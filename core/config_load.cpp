@@ -237,7 +237,10 @@ const toml::table* quiet_section(const toml::table& root, std::string_view name)
 
 void check_whole(Diagnostics& diag, const toml::table& root, const VassalConfig& c) {
   TableReader app(diag, quiet_section(root, "app"), "[app]");
-  if (c.app.module.empty() && c.mounts.empty() && !app.has("module"))
+  // A vassal that only runs jobs serves no app.
+  bool serves = !c.server.http.empty() || !c.server.uwsgi.empty();
+  bool only_jobs = !serves && !c.spooler.dir.empty();
+  if (c.app.module.empty() && c.mounts.empty() && !app.has("module") && !only_jobs)
     app.missing("module", "the WSGI callable, e.g. \"hello:application\", or [[mount]] sections");
   for (const MountConfig& m : c.mounts)
     if (m.path == "/" && !c.app.module.empty())

@@ -1,5 +1,6 @@
 // spooler: enqueue and inspect the jobs of a spool directory from the shell.
 //   spooler push DIR key=value... [--body FILE|-] [--at TIME] [--priority N]
+//   spooler push DIR --jobs FILE|- [key=value...]     (JSON lines, one job each)
 //   spooler ls DIR [--failed|--claimed] [--json]
 //   spooler show DIR ID
 //   spooler retry DIR ID | --all-failed
@@ -103,6 +104,62 @@ int push(const std::string& dir, const std::vector<std::string>& pairs, const st
   return 0;
 }
 
+// One job per line: {"args": {"k": "v"}, "body": "text", "priority": 5, "at": "+10m"}.
+// Every key is optional; ARGS given on the command line go into every job
+// (a line's own args win). All the jobs become visible together, after one
+// flush; the ids are printed in order.
+int push_jobs(const std::string& dir, const std::string& from, const std::vector<std::string>& pairs, bool create) {
+  std::map<std::string, std::string> common;
+  for (const std::string& kv : pairs) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("argument \"" + kv + "\": expected key=value");
+    common[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  std::ifstream file;
+  if (from != "-") {
+    file.open(from);
+    if (!file) throw UsageError("--jobs " + from + ": cannot read it");
+  }
+  std::istream& in = from == "-" ? std::cin : file;
+  std::string name = from == "-" ? "stdin" : from;
+  std::vector<suz::JobSpec> specs;
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto where = [&] { return name + ":" + std::to_string(line_no) + ": "; };
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw UsageError(where() + "not a JSON object");
+    suz::JobSpec spec;
+    spec.args = common;
+    try {
+      const nlohmann::json args = j.value("args", nlohmann::json::object());
+      if (!args.is_object()) throw UsageError(where() + "args: expected an object of strings");
+      for (const auto& [k, v] : args.items()) {
+        if (!v.is_string()) throw UsageError(where() + "args." + k + ": expected a string");
+        spec.args[k] = v.get<std::string>();
+      }
+      spec.body = j.value("body", std::string());
+      spec.priority = j.value("priority", 0);
+      if (j.contains("at")) spec.at_ms = parse_at(j["at"].is_string() ? j["at"].get<std::string>() : j["at"].dump());
+    } catch (const nlohmann::json::exception& e) {
+      throw UsageError(where() + e.what());
+    }
+    if (spec.priority < suz::kMinPriority || spec.priority > suz::kMaxPriority)
+      throw UsageError(where() + "priority " + std::to_string(spec.priority) + ": out of range -999..999");
+    for (const auto& key : j.items())
+      if (key.key() != "args" && key.key() != "body" && key.key() != "priority" && key.key() != "at")
+        throw UsageError(where() + "unknown key \"" + key.key() + "\" (expected args, body, priority, at)");
+    specs.push_back(std::move(spec));
+  }
+  if (create) fs::create_directories(dir);
+  DirectoryQueue q = create ? DirectoryQueue(dir) : open_spool(dir);
+  std::string out;
+  for (const std::string& id : q.push_all(specs)) out += id + "\n";
+  std::cout << out;
+  return 0;
+}
+
 nlohmann::json entry_json(const suz::JobEntry& e) {
   return {{"id", e.name.id},         {"state", state_name(e.state)}, {"priority", e.name.priority},
           {"at_ms", e.name.at_ms},   {"attempt", e.name.attempt},    {"owner", e.owner},
@@ -183,7 +240,7 @@ int main(int argc, char** argv) {
   CLI::App cli{"Enqueues and inspects the jobs of a Suzerain spool directory ([spooler] dir of a vassal)."};
   cli.set_version_flag("-V,--version", std::string("spooler (suzerain) ") + suz::kVersion);
   cli.require_subcommand(1);
-  std::string dir, id, body, at;
+  std::string dir, id, body, at, jobs_from;
   std::vector<std::string> pairs;
   int priority = 0;
   bool json = false, failed = false, claimed = false, all_failed = false, create = false;
@@ -194,6 +251,11 @@ int main(int argc, char** argv) {
   p->add_option("--body", body, "The job's body from FILE, or - for stdin");
   p->add_option("--at", at, "Not before: 2026-11-22T10:00:00 (local), +30s, or epoch seconds");
   p->add_option("--priority", priority, "-999..999; higher runs first")->capture_default_str();
+  auto* jobs_opt = p->add_option("--jobs", jobs_from,
+                                 "Many jobs from FILE (or - for stdin), one JSON object per line: "
+                                 "{\"args\": {...}, \"body\": \"...\", \"priority\": 0, \"at\": \"+10m\"}; "
+                                 "ARGS go into every job");
+  jobs_opt->excludes(p->get_option("--body"))->excludes(p->get_option("--at"))->excludes(p->get_option("--priority"));
   p->add_flag("--create", create, "Create DIR if it does not exist");
   auto* l = cli.add_subcommand("ls", "List queued jobs (or --failed, --running)");
   l->add_option("DIR", dir, "Spool directory")->required();
@@ -221,6 +283,7 @@ int main(int argc, char** argv) {
     return cli.exit(e) == 0 ? 0 : suz::to_int(ExitCode::kUsage);
   }
   try {
+    if (p->parsed() && !jobs_from.empty()) return push_jobs(dir, jobs_from, pairs, create);
     if (p->parsed()) return push(dir, pairs, body, at, priority, create);
     if (l->parsed()) return ls(dir, failed, claimed, json);
     if (s->parsed()) return show(dir, id);

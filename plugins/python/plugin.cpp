@@ -115,27 +115,28 @@ void PythonPlugin::register_fork_hooks(ForkHooks& hooks) { s_->runtime->register
 void PythonPlugin::start_worker(int worker_id, int threads) {
   // Entered holding the GIL with the main thread state (the fork hooks leave it so).
   process_facts().worker_id = worker_id;
-  PyThreadState* main = PyThreadState_Get();
   try {
     install_stack_dump_handler();
     run_postfork_hooks();  // for the apps loaded in the master
     std::vector<std::string> paths;
     for (const auto& p : s_->config.app.pythonpath) paths.push_back(p.string());
+    // Each sub-interpreter is left current once its app is loaded: no swap
+    // back to the main interpreter. On CPython 3.12 a swap gives up the GIL
+    // and takes it again, and a thread the app just started that runs pure
+    // Python can take it meanwhile and never give it back: 3.12 sends the
+    // waiter's drop request to the waiter's interpreter, not the holder's
+    // (seen here: a worker hung in take_gil after loading an app whose
+    // import starts a busy thread). Loading several isolated apps still
+    // swaps between them; that 3.12 limit is in docs/config.md.
     for (AppEntry& e : s_->apps) {
       if (e.mode != InterpreterMode::kIsolated) continue;
       PyThreadState* sub = Py_NewInterpreter();
       if (!sub) throw AppLoadError("cannot create a sub-interpreter for " + e.spec);
-      try {
-        prepare_interpreter(paths);
-        e.app = std::make_unique<WsgiApp>(e.spec, s_->facts);
-        run_postfork_hooks();
-      } catch (const PythonError& err) {
-        PyThreadState_Swap(main);
-        throw AppLoadError(err.what());
-      }
+      prepare_interpreter(paths);
+      e.app = std::make_unique<WsgiApp>(e.spec, s_->facts);
+      run_postfork_hooks();
       e.interp = s_->interpreters.size();
       s_->interpreters.push_back(sub->interp);
-      PyThreadState_Swap(main);
       spdlog::info("loaded {} (own sub-interpreter){}", e.spec, e.prefix.empty() ? "" : " at " + e.prefix);
     }
   } catch (const PythonError& err) {
@@ -146,7 +147,9 @@ void PythonPlugin::start_worker(int worker_id, int threads) {
     throw;
   }
   s_->thread_states.resize(static_cast<std::size_t>(threads));
-  s_->runtime->release_gil();
+  // Whichever interpreter is current: the worker's threads take the GIL with
+  // their own thread states from now on.
+  PyEval_SaveThread();
 }
 
 void PythonPlugin::start_spooler(int spooler_id) {

@@ -2,7 +2,7 @@
 `kind` argument, and a WSGI app that spools jobs from requests.
 
 Every handled job appends one line to the file named by its `out` argument:
-"<event> <n> <job id> <attempt> <spooler id> <pid>", written with one
+"<event> <n> <job id> <attempt> <spooler id> <pid> <unix time>", written with one
 O_APPEND write so lines from many processes never interleave."""
 import os
 import time
@@ -12,7 +12,8 @@ import suzerain
 
 
 def _record(job, event):
-    line = "%s %s %s %d %d %d\n" % (event, job.args.get("n", "-"), job.id, job.attempt, suzerain.spooler_id(), os.getpid())
+    line = "%s %s %s %d %d %d %.6f\n" % (event, job.args.get("n", "-"), job.id, job.attempt, suzerain.spooler_id(),
+                                         os.getpid(), time.time())
     fd = os.open(job.args["out"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line.encode())
