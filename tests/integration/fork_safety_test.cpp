@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <set>
+#include <thread>
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/probe.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/vassal.hpp"
 
 namespace suz::test {
@@ -76,6 +80,59 @@ std::vector<Case> matrix() {
 
 INSTANTIATE_TEST_SUITE_P(Matrix, ForkSafety, testing::ValuesIn(matrix()),
                          [](const auto& info) { return name_of(info.param); });
+
+// The same hazards with spooler processes: each replaced every 200 ms while
+// the master's hazard thread runs. Every replacement must start (none may
+// hang in the fork), and jobs pushed afterwards must all run.
+class SpoolerForkSafety : public testing::TestWithParam<std::string> {};
+
+TEST_P(SpoolerForkSafety, spoolers_replaced_every_200ms_all_start_and_run_jobs) {
+  realistic_python_environment();
+  const std::string& hazard = GetParam();
+  TempDir dir;
+  auto spool = dir.path() / "spool", out = dir.path() / "out";
+  VassalUnderTest v(R"(
+[app]
+module = "hazard_)" + hazard + R"("
+chdir = "@APPS@"
+[server]
+http = ["127.0.0.1:0"]
+workers = 1
+[lifetime]
+ready_timeout = "5s"
+graceful_timeout = "5s"
+[spooler]
+dir = ")" + spool.string() + R"("
+processes = 2
+handler = "hazards:handle"
+max_lifetime = "200ms"
+)", 1, "hazard", /*discard_stdout=*/true);
+  for (int id = 1; id <= 2; ++id) {
+    auto started = v.process().wait_for_line("spooler " + std::to_string(id) + " started \\(pid (\\d+), generation 11\\)", 60s);
+    ASSERT_TRUE(started) << v.process().output();
+    ASSERT_TRUE(v.process().wait_for_line("spooler " + std::to_string(id) + " \\(pid " + (*started)[1] + "\\): running jobs", 30s))
+        << v.process().output();
+  }
+  std::string batch;
+  for (int i = 0; i < 50; ++i) batch += R"({"args": {"n": ")" + std::to_string(i) + "\"}}\n";
+  ASSERT_EQ(run({program("spooler"), "push", spool.string(), "--jobs", dir.write("j", batch).string(), "out=" + out.string()})
+                .exit_code(),
+            0);
+  auto done = [&] {
+    std::ifstream in(out);
+    std::set<std::string> ns;
+    for (std::string event, n, pid; in >> event >> n >> pid;) ns.insert(n);
+    return ns.size();
+  };
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (done() < 50u && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(done(), 50u) << v.process().output();
+  EXPECT_EQ(v.process().count_lines("not serving .* after the fork"), 0) << "a child hung:\n" << v.process().output();
+  EXPECT_EQ(v.process().count_lines("killed by|exited with [1-9]"), 0) << v.process().output();
+}
+
+INSTANTIATE_TEST_SUITE_P(Matrix, SpoolerForkSafety, testing::Values("busy", "print", "logging", "import", "lock"),
+                         [](const auto& info) { return info.param; });
 
 // A master thread that works and prints in turn releases and retakes the GIL
 // every millisecond or so; CPython's GIL then never hands it to the waiting

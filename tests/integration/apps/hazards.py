@@ -98,3 +98,19 @@ def application(environ, start_response):
         body = str(os.getpid()).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def handle(job):
+    """Job handler: what a request does (print, log, import, take the app's
+    lock), then one line "done <n> <pid>" appended to job.args["out"]."""
+    print("job", job.id, "in", os.getpid(), flush=True)
+    _log.info("job in %d", os.getpid())
+    importlib.import_module("decimal")
+    importlib.reload(importlib.import_module("colorsys"))
+    with _lock:
+        line = "done %s %d\n" % (job.args.get("n", "-"), os.getpid())
+    fd = os.open(job.args["out"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
