@@ -11,7 +11,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "spooler/group_sync.hpp"
+#include "spooler/group_commit.hpp"
 
 namespace fs = std::filesystem;
 
@@ -42,11 +42,22 @@ Fd write_file(const fs::path& path, const std::string& bytes) {
 }
 
 std::optional<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  // Most jobs fit one read; a read of a regular file that returns less than
+  // asked for has reached the end, so no second read to find it.
+  std::string bytes(16 * 1024, '\0');
+  std::size_t have = 0;
+  for (;;) {
+    ssize_t n = ::read(fd.get(), bytes.data() + have, bytes.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    have += static_cast<std::size_t>(n);
+    if (have < bytes.size()) break;
+    bytes.resize(bytes.size() * 2);
+  }
+  bytes.resize(have);
+  return bytes;
 }
 
 // The job files of a directory (names that parse), sorted in run order.
@@ -64,21 +75,47 @@ std::vector<std::pair<JobName, fs::path>> jobs_in(const fs::path& dir, std::vect
 
 }  // namespace
 
-// One flush for the data of every job written so far (syncfs when several
-// pushes wait, fsync of the one file otherwise), and one fsync of queue/ for
-// every rename so far.
+// One round for every push in flight: the data of all their files flushed
+// (syncfs when there are several, fsync of the one file otherwise), then all
+// renamed into queue/, then queue/ flushed. Data before names: a crash can
+// never leave a visible job file without its contents.
 struct DirectoryQueue::Syncs {
-  explicit Syncs(const fs::path& queue)
-      : queue_fd(open_dir(queue)),
-        data([](int fd, std::uint64_t batch) { return (batch == 1 ? ::fsync(fd) : ::syncfs(fd)) < 0 ? errno : 0; }),
-        names([this](int, std::uint64_t) { return ::fsync(queue_fd.get()) < 0 ? errno : 0; }) {}
+  explicit Syncs(const fs::path& queue) : queue_fd(open_dir(queue)), commit([this](auto& batch) { publish(batch); }) {}
+
+  void publish(std::vector<GroupCommit::Entry*>& batch) {
+    int fd = batch.front()->fd;
+    if ((batch.size() == 1 ? ::fsync(fd) : ::syncfs(fd)) < 0) {
+      int err = errno;
+      for (GroupCommit::Entry* e : batch) {
+        e->error = err;
+        ::unlink(e->tmp.c_str());
+      }
+      return;
+    }
+    bool any = false;
+    for (GroupCommit::Entry* e : batch) {
+      if (::rename(e->tmp.c_str(), e->target.c_str()) < 0) {
+        e->error = errno;
+        ::unlink(e->tmp.c_str());
+      } else {
+        any = true;
+      }
+    }
+    // Visible now; if the names cannot be made durable a crash could still
+    // lose them, so their callers hear about it (and may push again).
+    if (any && ::fsync(queue_fd.get()) < 0) {
+      int err = errno;
+      for (GroupCommit::Entry* e : batch)
+        if (!e->error) e->error = err;
+    }
+  }
+
   Fd queue_fd;
-  GroupSync data;
-  GroupSync names;
+  GroupCommit commit;
 };
 
 DirectoryQueue::DirectoryQueue(fs::path dir) : dir_(std::move(dir)) {
-  for (const char* sub : {"tmp", "queue", "claimed", "failed", "corrupt"}) {
+  for (const char* sub : {"tmp", "queue", "claimed", "failed", "corrupt", "trash"}) {
     std::error_code ec;
     fs::create_directories(dir_ / sub, ec);
     if (ec) throw std::system_error(ec, "cannot create " + (dir_ / sub).string());
@@ -119,19 +156,13 @@ void publish(const fs::path& tmp, const fs::path& queued) {
 std::string DirectoryQueue::push(const JobSpec& spec) {
   Job job = new_job(spec);
   std::string name = job.name.str();
-  fs::path tmp = dir_ / "tmp" / name;
-  {
-    Fd fd = write_file(tmp, encode_job(job));
-    if (int err = syncs_->data.wait(fd.get())) {
-      ::unlink(tmp.c_str());
-      fail_errno("sync", tmp, err);
-    }
-  }
-  publish(tmp, dir_ / "queue" / name);
-  // The job is visible now; a failed directory sync means a crash could
-  // still lose it, so the caller hears about it (and may push again:
-  // at-least-once).
-  if (int err = syncs_->names.wait(syncs_->queue_fd.get())) fail_errno("sync", dir_ / "queue", err);
+  GroupCommit::Entry entry;
+  entry.tmp = dir_ / "tmp" / name;
+  entry.target = dir_ / "queue" / name;
+  Fd fd = write_file(entry.tmp, encode_job(job));
+  entry.fd = fd.get();
+  syncs_->commit.commit(entry);
+  if (entry.error) fail_errno("push into", dir_ / "queue", entry.error);
   return job.name.id;
 }
 
@@ -209,6 +240,13 @@ std::optional<std::int64_t> DirectoryQueue::next_due_ms(std::int64_t now_ms) con
 }
 
 void DirectoryQueue::done(const ClaimedJob& job) {
+  if (disposer_) {
+    fs::path trash = dir_ / "trash" / job.path.filename();
+    if (::rename(job.path.c_str(), trash.c_str()) == 0) {
+      disposer_->dispose(std::move(trash));
+      return;
+    }
+  }
   if (::unlink(job.path.c_str()) < 0 && errno != ENOENT) fail_errno("unlink", job.path);
 }
 
@@ -269,6 +307,11 @@ Recovered DirectoryQueue::recover_abandoned(const std::string& why, int max_atte
     Recovered r = recover(e.path().filename().string(), why, max_attempts);
     total.requeued += r.requeued;
     total.failed += r.failed;
+  }
+  auto minute_ago = fs::file_time_type::clock::now() - std::chrono::minutes(1);
+  for (const auto& e : fs::directory_iterator(dir_ / "trash", ec)) {
+    std::error_code ignored;
+    if (e.last_write_time(ignored) < minute_ago) fs::remove(e.path(), ignored);
   }
   auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
   for (const auto& e : fs::directory_iterator(dir_ / "tmp", ec)) {

@@ -8,12 +8,13 @@
 //                   which exactly one claimer wins
 //   failed/         jobs past max_attempts, each with NAME.error beside it
 //   corrupt/        files that were not jobs, moved aside with NAME.error
+//   trash/          finished jobs on their way out (with a FileDisposer)
 //
 // A job's file name carries its priority, not-before time, id and attempt
 // (spooler/job.hpp), so choosing the next job opens no file. push() is
 // durable: the file's data is on disk before the rename makes it visible,
 // and the queue directory is synced after it. Concurrent pushes from one
-// process share those two syncs (spooler/group_sync.hpp). The other moves
+// process share those syncs (spooler/group_commit.hpp). The other moves
 // are not synced: losing one to a crash can only make a job run again
 // (at-least-once), never vanish.
 //
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "core/fd.hpp"
+#include "spooler/file_disposer.hpp"
 #include "spooler/job.hpp"
 
 namespace suz {
@@ -110,7 +112,10 @@ class DirectoryQueue {
   // When the earliest job not yet due becomes due (to sleep until then).
   std::optional<std::int64_t> next_due_ms(std::int64_t now_ms = wall_clock_ms()) const;
 
+  // Finished: the job file goes (through trash/ and the disposer, if one
+  // is set, so the caller does not wait for the unlink).
   void done(const ClaimedJob& job);
+  void set_disposer(FileDisposer* disposer) { disposer_ = disposer; }
   // Back to the queue, attempt + 1, not before at_ms, with why it failed.
   void retry(const ClaimedJob& job, std::int64_t at_ms, const std::string& error);
   // To failed/, with the error (a traceback) beside it.
@@ -119,8 +124,10 @@ class DirectoryQueue {
   // (the job may be what killed its claimer); to failed/ when that was the
   // last one, with `why` as its error.
   Recovered recover(const std::string& owner, const std::string& why, int max_attempts);
-  // recover() for every claim area whose owner is gone (no flock held), and
-  // removes tmp/ files older than an hour (writers that died mid-push).
+  // recover() for every claim area whose owner is gone (no flock held);
+  // removes tmp/ files older than an hour (writers that died mid-push) and
+  // trash/ files older than a minute (spoolers that died before removing
+  // them).
   Recovered recover_abandoned(const std::string& why, int max_attempts);
 
   // Inspection and repair, for the command line.
@@ -137,6 +144,7 @@ class DirectoryQueue {
   void quarantine(const std::filesystem::path& file, const std::string& why);
   void fail_file(const std::filesystem::path& file, const std::string& name, const std::string& error);
   std::filesystem::path dir_;
+  FileDisposer* disposer_ = nullptr;
   struct Syncs;
   std::unique_ptr<Syncs> syncs_;
 };

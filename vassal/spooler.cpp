@@ -26,7 +26,10 @@ Duration retry_backoff(Duration retry_delay, int attempt) {
 }
 
 struct Spooler::State {
-  explicit State(const SpoolerOptions& o) : queue(o.dir), claimant(queue, o.owner), pending(queue) {}
+  explicit State(const SpoolerOptions& o) : queue(o.dir), claimant(queue, o.owner), pending(queue) {
+    queue.set_disposer(&disposer);
+  }
+  FileDisposer disposer;  // outlives the queue that hands it files
   DirectoryQueue queue;
   Claimant claimant;
   PendingJobs pending;
@@ -122,20 +125,26 @@ ExitCode Spooler::run() {
 }
 
 void Spooler::work() {
-  std::optional<std::int64_t> wake_at;
-  std::optional<JobName> name = s_->pending.next(wall_clock_ms(), &wake_at);
-  if (!name) {
-    schedule();
-    return;
+  // A few jobs per turn of the loop (one epoll_wait fewer per job), but few
+  // enough that a TERM or a higher-priority arrival waits for no more than
+  // that many.
+  constexpr int kJobsPerTurn = 8;
+  for (int i = 0; i < kJobsPerTurn && exit_code_ == ExitCode::kOk; ++i) {
+    std::optional<std::int64_t> wake_at;
+    std::optional<JobName> name = s_->pending.next(wall_clock_ms(), &wake_at);
+    if (!name) {
+      schedule();
+      return;
+    }
+    s_->pending.forget(*name);
+    std::optional<ClaimedJob> claimed;
+    try {
+      claimed = s_->queue.try_claim(s_->claimant.dir(), *name);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot claim {}: {}", name->id, e.what());
+    }
+    if (claimed) run_one(*claimed);  // else another spooler took it: on to the next
   }
-  s_->pending.forget(*name);
-  std::optional<ClaimedJob> claimed;
-  try {
-    claimed = s_->queue.try_claim(s_->claimant.dir(), *name);
-  } catch (const std::exception& e) {
-    spdlog::error("cannot claim {}: {}", name->id, e.what());
-  }
-  if (claimed) run_one(*claimed);  // else another spooler took it: on to the next
 }
 
 void Spooler::schedule() {
