@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""The spooler side by side with uWSGI's, in one run.
+
+    bench/spooler.py [--jobs 20000] [--enqueue 10000]
+
+For each: how fast 1 and 2 spooler processes run N trivial jobs queued
+beforehand (from the first job to an empty spool); how fast request
+handlers enqueue jobs (2 workers x 4 threads, 8 clients each asking for 50
+jobs per request) while a spooler consumes them; and how long a job waits
+when enqueued to an idle spooler. Suzerain fsyncs every job before its
+enqueue returns (file, then directory); uWSGI writes its spool files
+without fsync.
+"""
+import argparse
+import concurrent.futures
+import glob
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import tempfile
+import time
+
+import common
+
+SPOOLER = os.path.join(common.ROOT, "build", "bin", "spooler")
+
+
+def uwsgi_spool_file(directory, i, args):
+    """A job file as uwsgi.spool() writes it: a uwsgi packet (modifier1 17) of key/values."""
+    body = b"".join(struct.pack("<H", len(k)) + k + struct.pack("<H", len(v)) + v for k, v in args.items())
+    name = "uwsgi_spoolfile_on_%s_%d_%d_1_%d_%d" % (socket.gethostname(), os.getpid(), i, int(time.time()), i)
+    with open(os.path.join(directory, name), "wb") as f:
+        f.write(struct.pack("<BHB", 17, len(body), 0) + body)
+
+
+def queued(server, spool):
+    if server == "suzerain":
+        return len(os.listdir(os.path.join(spool, "queue"))) + sum(
+            len(os.listdir(d)) for d in glob.glob(os.path.join(spool, "claimed", "*")))
+    return sum(1 for n in os.listdir(spool) if n.startswith("uwsgi_spoolfile"))
+
+
+def start(server, spool, marks, processes, port):
+    os.environ["SPOOL_BENCH_MARKS"] = marks
+    if server == "suzerain":
+        return common.suzerain(port, 2, 4, module="spool_bench:application",
+                               extra='[spooler]\ndir = "%s"\nprocesses = %d\nhandler = "spool_bench:handle"\n'
+                                     % (spool, processes))
+    return common.uwsgi(port, 2, 4, keepalive=False, module="spool_bench:application",
+                        extra=["--spooler", spool, "--spooler-processes", str(processes)])
+
+
+def wait_empty(server, spool, timeout=300):
+    deadline = time.monotonic() + timeout
+    while queued(server, spool):
+        if time.monotonic() > deadline:
+            raise RuntimeError("%s: jobs left after %ds" % (server, timeout))
+        time.sleep(0.02)
+    return time.time()
+
+
+def process_rate(server, jobs, processes):
+    work = tempfile.mkdtemp(prefix="spool-bench-")
+    spool, marks = os.path.join(work, "spool"), os.path.join(work, "marks")
+    os.makedirs(marks)
+    if server == "suzerain":
+        lines = "".join('{"args": {"n": "%d"}}\n' % i for i in range(jobs))
+        subprocess.run([SPOOLER, "push", spool, "--create", "--jobs", "-"], input=lines, text=True, check=True,
+                       stdout=subprocess.DEVNULL)
+    else:
+        os.makedirs(spool)
+        for i in range(jobs):
+            uwsgi_spool_file(spool, i, {b"n": str(i).encode()})
+    s = start(server, spool, marks, processes, common.free_port())
+    try:
+        end = wait_empty(server, spool)
+        first = min(float(open(f).read()) for f in glob.glob(os.path.join(marks, "first.*")))
+        return jobs / (end - first)
+    finally:
+        s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def get(port, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", path)
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return r.status
+
+
+def enqueue_rate(server, total, per_request=50, clients=8):
+    work = tempfile.mkdtemp(prefix="spool-bench-")
+    spool, marks = os.path.join(work, "spool"), os.path.join(work, "marks")
+    os.makedirs(marks)
+    os.makedirs(spool)
+    port = common.free_port()
+    s = start(server, spool, marks, 1, port)
+    try:
+        get(port, "/?count=1")  # warm
+        requests = total // per_request
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+            statuses = list(pool.map(lambda _: get(port, "/?count=%d" % per_request), range(requests)))
+        elapsed = time.monotonic() - t0
+        assert all(st == 200 for st in statuses), statuses
+        return requests * per_request / elapsed
+    finally:
+        s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def idle_latency(server, samples=20):
+    work = tempfile.mkdtemp(prefix="spool-bench-")
+    spool, marks = os.path.join(work, "spool"), os.path.join(work, "marks")
+    os.makedirs(marks)
+    os.makedirs(spool)
+    port = common.free_port()
+    s = start(server, spool, marks, 1, port)
+    path = os.path.join(marks, "latency")
+    try:
+        waits = []
+        for i in range(samples):
+            time.sleep(0.2)  # idle
+            before = len(waits)
+            get(port, "/?count=1&t=1")
+            deadline = time.monotonic() + 40  # uWSGI's idle spooler rescans every 30 s
+            while time.monotonic() < deadline:
+                lines = open(path).read().split() if os.path.exists(path) else []
+                if len(lines) > before:
+                    waits = [float(x) * 1000 for x in lines]
+                    break
+                time.sleep(0.005)
+            else:
+                raise RuntimeError("%s: a job enqueued to an idle spooler did not run in 40 s" % server)
+            if server == "uwsgi" and i == 2:
+                break  # seconds per sample: three make the point
+        return statistics.median(waits), max(waits), len(waits)
+    finally:
+        s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--jobs", type=int, default=20000)
+    ap.add_argument("--enqueue", type=int, default=10000)
+    args = ap.parse_args()
+    common.require("uwsgi", common.VASSAL, SPOOLER)
+    results = {}
+    for server in ("suzerain", "uwsgi"):
+        r = results[server] = {}
+        for processes in (1, 2):
+            r["process_%d" % processes] = process_rate(server, args.jobs, processes)
+            print("%-8s process, %d spooler(s): %8.0f jobs/s" % (server, processes, r["process_%d" % processes]), flush=True)
+        r["enqueue"] = enqueue_rate(server, args.enqueue)
+        print("%-8s enqueue from requests:  %8.0f jobs/s" % (server, r["enqueue"]), flush=True)
+        r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"] = idle_latency(server)
+        print("%-8s idle spooler: job starts after %.1f ms median, %.1f ms max (%d samples)"
+              % (server, r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"]), flush=True)
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
