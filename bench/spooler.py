@@ -4,7 +4,9 @@
     bench/spooler.py [--jobs 20000] [--enqueue 10000]
 
 For each: how fast 1 and 2 spooler processes run N trivial jobs queued
-beforehand (from the first job to an empty spool); how fast request
+beforehand (from the first job to an empty spool; for uWSGI once with its
+job files written back to disk, as Suzerain's always are, and once with
+them still in the page cache); how fast request
 handlers enqueue jobs (2 workers x 4 threads, 8 clients each asking for 50
 jobs per request) while a spooler consumes them; and how long a job waits
 when enqueued to an idle spooler. Suzerain fsyncs every job before its
@@ -64,7 +66,7 @@ def wait_empty(server, spool, timeout=300):
     return time.time()
 
 
-def process_rate(server, jobs, processes):
+def process_rate(server, jobs, processes, flushed=True):
     work = tempfile.mkdtemp(prefix="spool-bench-")
     spool, marks = os.path.join(work, "spool"), os.path.join(work, "marks")
     os.makedirs(marks)
@@ -76,6 +78,10 @@ def process_rate(server, jobs, processes):
         os.makedirs(spool)
         for i in range(jobs):
             uwsgi_spool_file(spool, i, {b"n": str(i).encode()})
+        if flushed:
+            # As every job file is once the kernel has written it back (within
+            # seconds): removing a file whose blocks are on disk costs more.
+            os.sync()
     s = start(server, spool, marks, processes, common.free_port())
     try:
         end = wait_empty(server, spool)
@@ -159,6 +165,11 @@ def main():
         for processes in (1, 2):
             r["process_%d" % processes] = process_rate(server, args.jobs, processes)
             print("%-8s process, %d spooler(s): %8.0f jobs/s" % (server, processes, r["process_%d" % processes]), flush=True)
+            if server == "uwsgi":
+                key = "process_%d_unflushed" % processes
+                r[key] = process_rate(server, args.jobs, processes, flushed=False)
+                print("%-8s process, %d spooler(s): %8.0f jobs/s (job files still in the page cache)"
+                      % (server, processes, r[key]), flush=True)
         r["enqueue"] = enqueue_rate(server, args.enqueue)
         print("%-8s enqueue from requests:  %8.0f jobs/s" % (server, r["enqueue"]), flush=True)
         r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"] = idle_latency(server)
