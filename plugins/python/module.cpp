@@ -55,13 +55,7 @@ class Retry(Exception):
         self.after = after
 
 
-def spool(args, body=None, at=None, priority=0):
-    """Queues a job for the vassal's spooler; returns its id once the job is
-    on disk (it survives a crash from then on).
-
-    args: dict of str to str (numbers are converted); body: bytes or str;
-    at: not before this time (a Unix time, a datetime, or a timedelta from
-    now); priority: -999..999, higher runs first."""
+def _job_spec(args, body, at, priority):
     if not isinstance(args, dict):
         raise TypeError("spool(): args must be a dict of str to str, not %s" % type(args).__name__)
     clean = {}
@@ -88,7 +82,33 @@ def spool(args, body=None, at=None, priority=0):
         elif isinstance(at, datetime.datetime):
             at = at.timestamp()
         at_ms = int(float(at) * 1000)
-    return _spool(clean, body, at_ms, int(priority))
+    return clean, body, at_ms, int(priority)
+
+
+def spool(args, body=None, at=None, priority=0):
+    """Queues a job for the vassal's spooler; returns its id once the job is
+    on disk (it survives a crash from then on).
+
+    args: dict of str to str (numbers are converted); body: bytes or str;
+    at: not before this time (a Unix time, a datetime, or a timedelta from
+    now); priority: -999..999, higher runs first."""
+    return _spool(*_job_spec(args, body, at, priority))
+
+
+def spool_many(jobs):
+    """Queues several jobs at once, each a dict of spool()'s arguments
+    ({"args": {...}, "body": ..., "at": ..., "priority": ...}); returns their
+    ids once all are on disk. One flush for all of them: much faster than
+    spool() in a loop when a request enqueues many jobs."""
+    specs = []
+    for job in jobs:
+        if not isinstance(job, dict):
+            raise TypeError("spool_many(): each job is a dict of spool()'s arguments, not %s" % type(job).__name__)
+        unknown = set(job) - {"args", "body", "at", "priority"}
+        if unknown:
+            raise TypeError("spool_many(): unknown key(s) %s (expected args, body, at, priority)" % ", ".join(sorted(unknown)))
+        specs.append(_job_spec(job.get("args", {}), job.get("body"), job.get("at"), job.get("priority", 0)))
+    return _spool_many(specs)
 
 
 class _FdWriter(_io.RawIOBase):
@@ -251,6 +271,7 @@ PyMethodDef kMethods[] = {
     {"spooler_id", spooler_id, METH_NOARGS, "The spooler process's number (1..processes); 0 outside spoolers."},
     {"vassal_name", vassal_name, METH_NOARGS, "The vassal's name."},
     {"_spool", spool_job, METH_VARARGS, "_spool(args, body, at_ms, priority): see spool()."},
+    {"_spool_many", spool_jobs, METH_O, "_spool_many([(args, body, at_ms, priority), ...]): see spool_many()."},
     {"_log", log, METH_VARARGS, "_log(level, text): one line in the process log (logging levels)."},
     {nullptr, nullptr, 0, nullptr},
 };

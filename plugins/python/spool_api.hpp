@@ -12,5 +12,7 @@ namespace suz::python {
 void set_spool_dir(std::string dir);
 
 PyObject* spool_job(PyObject* module, PyObject* args);
+// suzerain._spool_many([(args, body, at_ms, priority), ...]) -> [id, ...]
+PyObject* spool_jobs(PyObject* module, PyObject* specs);
 
 }  // namespace suz::python

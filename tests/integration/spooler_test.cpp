@@ -112,14 +112,16 @@ TEST(Spooler, ten_thousand_jobs_from_the_cli_and_python_all_run_exactly_once) {
   EXPECT_EQ(std::count(pushed.out.begin(), pushed.out.end(), '\n'), 4990);
   for (int i = 4990; i < 5000; ++i) push_cli(spool, {"n=cli" + std::to_string(i), "out=" + out.string()});
 
-  // 5,000 from Python: suzerain.spool() in request handlers, four at a time.
+  // 5,000 from Python, four requests at a time: suzerain.spool() one job at
+  // a time in two clients' requests, spool_many() in the other two.
   std::vector<std::thread> clients;
   std::atomic<int> answered{0};
   for (int c = 0; c < 4; ++c) {
     clients.emplace_back([&, c] {
       for (int r = 0; r < 5; ++r) {
         int first = (c * 5 + r) * 250;
-        std::string ids = get(v.http_port(), "/spool?count=250&first=" + std::to_string(first) + "&out=" + out.string());
+        std::string ids = get(v.http_port(), "/spool?count=250&first=" + std::to_string(first) + "&out=" + out.string() +
+                                                 (c % 2 ? "&many=1" : ""));
         answered += static_cast<int>(std::count(ids.begin(), ids.end(), '\n'));
       }
     });
@@ -154,6 +156,29 @@ TEST(Spooler, ten_thousand_jobs_from_the_cli_and_python_all_run_exactly_once) {
   EXPECT_EQ(doc["spooler"]["jobs"], 10000);
   EXPECT_EQ(doc["spooler"]["processes"].size(), 2u);
   EXPECT_EQ(doc["spooler"]["queued"], 0);
+}
+
+TEST(Spooler, spool_rejects_bad_arguments_with_errors_that_say_which) {
+  TempDir dir;
+  VassalUnderTest v(spooler_vassal(dir.path() / "spool", 1), 1, "misuse");
+  std::string said = get(v.http_port(), "/misuse");
+  EXPECT_NE(said.find("TypeError: spool(): args must be a dict of str to str, not list"), std::string::npos) << said;
+  EXPECT_NE(said.find("TypeError: spool(): argument 'k' must be str (or a number), not object"), std::string::npos) << said;
+  EXPECT_NE(said.find("TypeError: spool(): argument names must be str, got 1"), std::string::npos) << said;
+  EXPECT_NE(said.find("ValueError: priority 5000 out of range -999..999"), std::string::npos) << said;
+  EXPECT_EQ(said.find("accepted"), std::string::npos) << said;
+  EXPECT_TRUE(jobs_in(dir.path() / "spool", JobState::kQueued).empty());
+}
+
+TEST(Spooler, a_vassal_without_spooler_processes_only_enqueues) {
+  TempDir dir;
+  fs::path spool = dir.path() / "spool", out = dir.path() / "out";
+  VassalUnderTest v("[app]\nmodule = \"tasks:application\"\nchdir = \"@APPS@\"\n[server]\nhttp = [\"127.0.0.1:0\"]\n"
+                    "[spooler]\ndir = \"" + spool.string() + "\"\nprocesses = 0\n", 1, "enqueuer");
+  std::string ids = get(v.http_port(), "/spool?count=3&out=" + out.string());
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), '\n'), 3) << ids;
+  EXPECT_EQ(jobs_in(spool, JobState::kQueued).size(), 3u) << "queued for another vassal's spoolers";
+  EXPECT_EQ(v.process().count_lines("spooler 1 started"), 0);
 }
 
 TEST(Spooler, processes_are_named_after_their_role) {

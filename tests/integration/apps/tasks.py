@@ -61,17 +61,36 @@ def handle(job):
 
 
 def application(environ, start_response):
-    """GET /spool?count=N&out=PATH[&kind=K][&priority=P][&delay=S]: spools N jobs, answers their ids."""
+    """GET /spool?count=N&out=PATH[&kind=K][&priority=P][&delay=S][&first=I][&many=1]:
+    spools N jobs (with spool_many() if many=1), answers their ids.
+    GET /misuse: what spool() says to bad arguments, one line each."""
+    if environ["PATH_INFO"] == "/misuse":
+        lines = []
+        for args, kwargs in (((["not", "a", "dict"],), {}), (({"k": object()},), {}), (({1: "v"},), {}),
+                             (({"k": "v"},), {"priority": 5000})):
+            try:
+                suzerain.spool(*args, **kwargs)
+                lines.append("accepted")
+            except Exception as e:
+                lines.append("%s: %s" % (type(e).__name__, e))
+        body = ("\n".join(lines) + "\n").encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
     q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
     count = int(q.pop("count", "1"))
     priority = int(q.pop("priority", "0"))
     delay = q.pop("delay", None)
     first = int(q.pop("first", "0"))
-    ids = []
+    many = q.pop("many", None) == "1"
+    jobs = []
     for i in range(count):
         args = dict(q, n="py%d" % (first + i))
         at = time.time() + float(delay) if delay else None
-        ids.append(suzerain.spool(args, body=b"\x00\xffbody", at=at, priority=priority))
+        jobs.append({"args": args, "body": b"\x00\xffbody", "at": at, "priority": priority})
+    if many:
+        ids = suzerain.spool_many(jobs)
+    else:
+        ids = [suzerain.spool(**job) for job in jobs]
     body = ("\n".join(ids) + "\n").encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
