@@ -8,7 +8,8 @@ beforehand (from the first job to an empty spool; for uWSGI once with its
 job files written back to disk, as Suzerain's always are, and once with
 them still in the page cache); how fast request
 handlers enqueue jobs (2 workers x 4 threads, 8 clients each asking for 50
-jobs per request) while a spooler consumes them; and how long a job waits
+jobs per request, one spool() call per job; for Suzerain also with one
+spool_many() call per request) while a spooler consumes them; and how long a job waits
 when enqueued to an idle spooler. Suzerain fsyncs every job before its
 enqueue returns (file, then directory); uWSGI writes its spool files
 without fsync.
@@ -101,7 +102,7 @@ def get(port, path):
     return r.status
 
 
-def enqueue_rate(server, total, per_request=50, clients=8):
+def enqueue_rate(server, total, per_request=50, clients=8, many=False):
     work = tempfile.mkdtemp(prefix="spool-bench-")
     spool, marks = os.path.join(work, "spool"), os.path.join(work, "marks")
     os.makedirs(marks)
@@ -113,7 +114,8 @@ def enqueue_rate(server, total, per_request=50, clients=8):
         requests = total // per_request
         t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-            statuses = list(pool.map(lambda _: get(port, "/?count=%d" % per_request), range(requests)))
+            path = "/?count=%d%s" % (per_request, "&many=1" if many else "")
+            statuses = list(pool.map(lambda _: get(port, path), range(requests)))
         elapsed = time.monotonic() - t0
         assert all(st == 200 for st in statuses), statuses
         return requests * per_request / elapsed
@@ -172,6 +174,9 @@ def main():
                       % (server, processes, r[key]), flush=True)
         r["enqueue"] = enqueue_rate(server, args.enqueue)
         print("%-8s enqueue from requests:  %8.0f jobs/s" % (server, r["enqueue"]), flush=True)
+        if server == "suzerain":
+            r["enqueue_many"] = enqueue_rate(server, args.enqueue, many=True)
+            print("%-8s enqueue with spool_many: %8.0f jobs/s" % (server, r["enqueue_many"]), flush=True)
         r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"] = idle_latency(server)
         print("%-8s idle spooler: job starts after %.1f ms median, %.1f ms max (%d samples)"
               % (server, r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"]), flush=True)

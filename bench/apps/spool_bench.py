@@ -43,10 +43,14 @@ if uwsgi is not None:
 
 
 def application(environ, start_response):
-    """GET /?count=N enqueues N jobs; GET /?t=1 enqueues one stamped with its enqueue time."""
+    """GET /?count=N enqueues N jobs (&many=1: with suzerain.spool_many);
+    GET /?t=1 enqueues one stamped with its enqueue time."""
     q = environ.get("QUERY_STRING", "")
     params = dict(p.split("=", 1) for p in q.split("&") if "=" in p)
     count = int(params.get("count", "1"))
+    if params.get("many") == "1":  # Suzerain's batch API: one flush for all
+        suzerain.spool_many([{"args": {"n": str(i)}} for i in range(count)])
+        count = 0
     for i in range(count):
         args = {"n": str(i)}
         if "t" in params:
