@@ -102,11 +102,17 @@ def get(port, path):
     return r.status
 
 
-def enqueue_rate(server, total, per_request=50, clients=8, many=False):
+def fresh_spool():
+    """A work directory with an empty spool/ and marks/ in it."""
     work = tempfile.mkdtemp(prefix="spool-bench-")
     spool, marks = os.path.join(work, "spool"), os.path.join(work, "marks")
     os.makedirs(marks)
     os.makedirs(spool)
+    return work, spool, marks
+
+
+def enqueue_rate(server, total, per_request=50, clients=8, many=False):
+    work, spool, marks = fresh_spool()
     port = common.free_port()
     s = start(server, spool, marks, 1, port)
     try:
@@ -125,10 +131,7 @@ def enqueue_rate(server, total, per_request=50, clients=8, many=False):
 
 
 def idle_latency(server, samples=20):
-    work = tempfile.mkdtemp(prefix="spool-bench-")
-    spool, marks = os.path.join(work, "spool"), os.path.join(work, "marks")
-    os.makedirs(marks)
-    os.makedirs(spool)
+    work, spool, marks = fresh_spool()
     port = common.free_port()
     s = start(server, spool, marks, 1, port)
     path = os.path.join(marks, "latency")

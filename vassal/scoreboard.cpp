@@ -1,9 +1,12 @@
 #include "vassal/scoreboard.hpp"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <new>
+
+#include "vassal/worker_events.hpp"
 
 namespace suz {
 
@@ -67,6 +70,14 @@ std::string Scoreboard::request_of(int index, int t) const {
   std::memcpy(copy, thread(index, t).request, sizeof copy);
   copy[sizeof copy - 1] = '\0';
   return copy;
+}
+
+void report_ready(Scoreboard& board, int record, int notify_fd) {
+  ProcessRecord& r = board.process(record);
+  r.pid = ::getpid();
+  r.heartbeat_ms = monotonic_ms();
+  r.state = WorkerState::kReady;
+  notify_master(notify_fd, WorkerEvent::kReady);
 }
 
 }  // namespace suz

@@ -60,4 +60,8 @@ class Scoreboard {
   SharedMemory memory_;
 };
 
+// In a freshly started child (worker or spooler): marks its record ready and
+// alive now, and tells the master, which may then retire its predecessor.
+void report_ready(Scoreboard& board, int record, int notify_fd);
+
 }  // namespace suz

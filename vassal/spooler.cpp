@@ -113,13 +113,7 @@ ExitCode Spooler::run() {
   ev_idle_start(loop_, &s_->working);  // what the first scan found
 
   spdlog::info("running jobs from {} ({} waiting)", options_.dir.string(), s_->pending.size());
-  if (options_.scoreboard) {
-    ProcessRecord& r = options_.scoreboard->process(options_.record);
-    r.pid = ::getpid();
-    r.heartbeat_ms = monotonic_ms();
-    r.state = WorkerState::kReady;
-    notify_master(options_.notify_fd, WorkerEvent::kReady);
-  }
+  if (options_.scoreboard) report_ready(*options_.scoreboard, options_.record, options_.notify_fd);
   ev_run(loop_, 0);
   return exit_code_;
 }

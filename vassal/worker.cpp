@@ -137,13 +137,7 @@ ExitCode Worker::run() {
   w_->heartbeat.data = this;
   ev_timer_start(loop_, &w_->heartbeat);
   spdlog::info("serving ({} thread{})", options_.threads, options_.threads == 1 ? "" : "s");
-  if (options_.scoreboard) {
-    ProcessRecord& r = options_.scoreboard->process(options_.record);
-    r.pid = ::getpid();
-    r.heartbeat_ms = monotonic_ms();
-    r.state = WorkerState::kReady;
-    notify_master(options_.notify_fd, WorkerEvent::kReady);
-  }
+  if (options_.scoreboard) report_ready(*options_.scoreboard, options_.record, options_.notify_fd);
 
   ev_run(loop_, 0);
 
