@@ -119,11 +119,13 @@ ExitCode Spooler::run() {
 }
 
 void Spooler::work() {
-  // A few jobs per turn of the loop (one epoll_wait fewer per job), but few
-  // enough that a TERM or a higher-priority arrival waits for no more than
-  // that many.
+  // Short jobs a few at a time per turn of the loop (an epoll_wait fewer per
+  // job); a TERM or a higher-priority arrival waits for at most 8 jobs or
+  // 5 ms of them, whichever comes first, after the one in hand.
   constexpr int kJobsPerTurn = 8;
-  for (int i = 0; i < kJobsPerTurn && exit_code_ == ExitCode::kOk; ++i) {
+  constexpr std::int64_t kTurnMs = 5;
+  const std::int64_t turn_ends = monotonic_ms() + kTurnMs;
+  for (int i = 0; i < kJobsPerTurn && exit_code_ == ExitCode::kOk && (i == 0 || monotonic_ms() < turn_ends); ++i) {
     std::optional<std::int64_t> wake_at;
     std::optional<JobName> name = s_->pending.next(wall_clock_ms(), &wake_at);
     if (!name) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -179,6 +180,29 @@ TEST(Spooler, a_vassal_without_spooler_processes_only_enqueues) {
   EXPECT_EQ(std::count(ids.begin(), ids.end(), '\n'), 3) << ids;
   EXPECT_EQ(jobs_in(spool, JobState::kQueued).size(), 3u) << "queued for another vassal's spoolers";
   EXPECT_EQ(v.process().count_lines("spooler 1 started"), 0);
+}
+
+// TERM: the spooler finishes the job in hand, starts no other, and the
+// jobs not started stay queued for the next start.
+TEST(Spooler, a_graceful_stop_finishes_the_job_in_hand_and_leaves_the_rest_queued) {
+  TempDir dir;
+  fs::path spool = dir.path() / "spool", out = dir.path() / "out";
+  VassalUnderTest v(spooler_vassal(spool, 1, "", false), 0, "stopping");
+  wait_running(v);
+  std::string batch;
+  for (int i = 0; i < 3; ++i) batch += R"({"args": {"n": ")" + std::to_string(i) + "\"}}\n";
+  ASSERT_EQ(run({program("spooler"), "push", spool.string(), "--jobs", dir.write("j", batch).string(),
+                 "out=" + out.string(), "kind=sleep", "seconds=0.5"})
+                .exit_code(),
+            0);
+  ASSERT_TRUE(eventually([&] { return count_event(out, "start") == 1; }, 10s)) << v.process().output();
+  auto status = v.process().stop(SIGTERM, 30s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << v.process().output();
+  EXPECT_EQ(count_event(out, "done"), 1u) << "the job in hand was finished";
+  EXPECT_EQ(count_event(out, "start"), 1u) << "no job was started after TERM";
+  EXPECT_EQ(jobs_in(spool, JobState::kQueued).size(), 2u);
+  EXPECT_TRUE(jobs_in(spool, JobState::kClaimed).empty());
 }
 
 TEST(Spooler, processes_are_named_after_their_role) {
