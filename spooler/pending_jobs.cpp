@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 #include <system_error>
 
 namespace suz {
@@ -45,14 +46,22 @@ void PendingJobs::on_readable() {
   if (overflow) rescan();  // events were lost: the directory is the truth
 }
 
-std::optional<JobName> PendingJobs::next(std::int64_t now_ms, std::optional<std::int64_t>* wake_at_ms) {
+std::optional<JobName> PendingJobs::next(std::int64_t now_ms, std::optional<std::int64_t>* wake_at_ms, int spread) {
   wake_at_ms->reset();
+  std::vector<JobName> candidates;  // due, all of the first due one's priority
   for (const std::string& file : names_) {
     std::optional<JobName> n = JobName::parse(file);
-    if (n->at_ms <= now_ms) return n;
-    if (!*wake_at_ms || n->at_ms < **wake_at_ms) *wake_at_ms = n->at_ms;
+    if (n->at_ms > now_ms) {
+      if (!*wake_at_ms || n->at_ms < **wake_at_ms) *wake_at_ms = n->at_ms;
+      continue;
+    }
+    if (!candidates.empty() && n->priority != candidates.front().priority) break;
+    candidates.push_back(std::move(*n));
+    if (static_cast<int>(candidates.size()) >= spread) break;
   }
-  return std::nullopt;
+  if (candidates.empty()) return std::nullopt;
+  if (candidates.size() == 1) return candidates.front();
+  return candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(rng_)];
 }
 
 void PendingJobs::forget(const JobName& name) { names_.erase(name.str()); }

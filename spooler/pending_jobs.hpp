@@ -6,6 +6,7 @@
 // spooler took is dropped when its claim fails.
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 
@@ -25,10 +26,13 @@ class PendingJobs {
   void on_readable();
   void rescan();
 
-  // The job to run next (highest priority, then oldest) among those due by
-  // now_ms; nullopt if none. *wake_at_ms: when the earliest job not yet due
-  // becomes due, if there is one.
-  std::optional<JobName> next(std::int64_t now_ms, std::optional<std::int64_t>* wake_at_ms);
+  // The job to run next among those due by now_ms: the highest priority,
+  // then the oldest; nullopt if none. *wake_at_ms: when the earliest job not
+  // yet due becomes due, if there is one. With spread > 1, one picked at
+  // random among the `spread` oldest of that priority instead: spoolers
+  // sharing the queue then rarely reach for the same job (and lose the
+  // rename race, a wasted claim per job when they all take the oldest).
+  std::optional<JobName> next(std::int64_t now_ms, std::optional<std::int64_t>* wake_at_ms, int spread = 1);
   void forget(const JobName& name);
   std::size_t size() const { return names_.size(); }
 
@@ -37,6 +41,7 @@ class PendingJobs {
   DirectoryQueue& queue_;
   Fd inotify_;
   std::set<std::string> names_;  // job file names sort in run order
+  std::minstd_rand rng_{std::random_device{}()};
 };
 
 }  // namespace suz

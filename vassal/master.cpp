@@ -436,6 +436,7 @@ ExitCode Master::run_spooler(const Slot& s, int record, const std::string& owner
   options.id = s.id;
   options.dir = spool_->dir();
   options.owner = owner;
+  options.siblings = config_.spooler.processes;
   options.max_attempts = config_.spooler.max_attempts;
   options.retry_delay = config_.spooler.retry_delay;
   if (config_.spooler.max_jobs)

@@ -126,8 +126,10 @@ void Spooler::work() {
   constexpr std::int64_t kTurnMs = 5;
   const std::int64_t turn_ends = monotonic_ms() + kTurnMs;
   for (int i = 0; i < kJobsPerTurn && exit_code_ == ExitCode::kOk && (i == 0 || monotonic_ms() < turn_ends); ++i) {
+    // One spooler takes jobs strictly oldest first; siblings spread out.
+    int spread = options_.siblings > 1 ? std::min(16, 2 * options_.siblings) : 1;
     std::optional<std::int64_t> wake_at;
-    std::optional<JobName> name = s_->pending.next(wall_clock_ms(), &wake_at);
+    std::optional<JobName> name = s_->pending.next(wall_clock_ms(), &wake_at, spread);
     if (!name) {
       schedule();
       return;

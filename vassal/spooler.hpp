@@ -24,6 +24,7 @@ struct SpoolerOptions {
   int id = 1;
   std::filesystem::path dir;   // the spool
   std::string owner;           // this process's claim area, claimed/OWNER
+  int siblings = 1;            // spooler processes of this vassal, this one included
   int max_attempts = 5;
   Duration retry_delay = std::chrono::seconds(5);
   std::uint64_t max_jobs = 0;  // this process's limit (jitter applied); 0: unlimited

@@ -14,6 +14,7 @@
 #include "core/fd.hpp"
 #include "core/fork.hpp"
 #include "spooler/directory_queue.hpp"
+#include "spooler/pending_jobs.hpp"
 #include "tests/support/process.hpp"
 
 namespace suz::test {
@@ -255,6 +256,33 @@ TEST(DirectoryQueue, bad_priority_is_an_error_naming_the_range) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("-999..999"), std::string::npos) << e.what();
   }
+}
+
+// The names a spooler keeps: found by the first scan and by inotify after;
+// the next one is the highest priority's oldest, or with a spread, one of
+// the oldest few of that priority, never of a lower one.
+TEST(PendingJobs, next_is_the_highest_priority_and_arrivals_are_seen) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  std::int64_t now = wall_clock_ms();
+  std::string old_low = q.push(spec({}, "", 0, now - 100));
+  PendingJobs pending(q);
+  std::string high1 = q.push(spec({}, "", 7, now - 50)), high2 = q.push(spec({}, "", 7, now - 40));
+  q.push(spec({}, "", 9, now + 60'000));  // not due: only a wake-up time
+  pending.on_readable();                   // the arrivals, through inotify
+  EXPECT_EQ(pending.size(), 4u);
+  std::optional<std::int64_t> wake;
+  auto first = pending.next(now, &wake);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->id, high1) << "highest priority due, oldest first";
+  ASSERT_TRUE(wake);
+  EXPECT_EQ(*wake, now + 60'000);
+  std::set<std::string> picked;
+  for (int i = 0; i < 50; ++i) picked.insert(pending.next(now, &wake, 8)->id);
+  EXPECT_EQ(picked, (std::set<std::string>{high1, high2})) << "spread among priority 7 only";
+  pending.forget(*first);
+  pending.forget(*pending.next(now, &wake));
+  EXPECT_EQ(pending.next(now, &wake)->id, old_low);
 }
 
 // Four processes race to claim 1,000 jobs: each job is claimed by exactly one.
