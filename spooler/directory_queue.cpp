@@ -255,10 +255,20 @@ void DirectoryQueue::retry(const ClaimedJob& claimed, std::int64_t at_ms, const 
   job.name.attempt++;
   job.name.at_ms = at_ms;
   job.last_error = error;
-  // The new contents go through tmp/ like a push; then the claimed file goes.
+  // The new contents go through tmp/ like a push, their data on disk before
+  // the rename; then the claimed file goes. A crash can lose the rename only
+  // together with the removal after it (the journal keeps their order), so
+  // the job is always somewhere whole: no directory sync needed.
   std::string name = job.name.str();
   fs::path tmp = dir_ / "tmp" / name;
-  write_file(tmp, encode_job(job));
+  {
+    Fd fd = write_file(tmp, encode_job(job));
+    if (::fdatasync(fd.get()) < 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      fail_errno("sync", tmp, err);
+    }
+  }
   publish(tmp, dir_ / "queue" / name);
   done(claimed);
 }
