@@ -75,16 +75,28 @@ std::vector<std::pair<JobName, fs::path>> jobs_in(const fs::path& dir, std::vect
 
 }  // namespace
 
-// One round for every push in flight: the data of all their files flushed
-// (syncfs when there are several, fsync of the one file otherwise), then all
-// renamed into queue/, then queue/ flushed. Data before names: a crash can
-// never leave a visible job file without its contents.
+// This boot's id (8 hex digits): names the pushes in tmp/, so that after a
+// reboot a push left there is known to have no writer any more.
+const std::string& boot_id() {
+  static const std::string id = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string line;
+    std::getline(in, line);
+    line.erase(std::remove(line.begin(), line.end(), '-'), line.end());
+    return line.size() >= 8 ? line.substr(0, 8) : std::string("00000000");
+  }();
+  return id;
+}
+
+constexpr std::string_view kPushPrefix = "push.";
+
+// One round for every push in flight: one syncfs (the data of all their
+// files and their names in tmp/ on disk), then each renamed into queue/.
 struct DirectoryQueue::Syncs {
   explicit Syncs(const fs::path& queue) : queue_fd(open_dir(queue)), commit([this](auto& batch) { publish(batch); }) {}
 
   void publish(std::vector<GroupCommit::Entry*>& batch) {
-    int fd = batch.front()->fd;
-    if ((batch.size() == 1 ? ::fsync(fd) : ::syncfs(fd)) < 0) {
+    if (::syncfs(batch.front()->fd) < 0) {
       int err = errno;
       for (GroupCommit::Entry* e : batch) {
         e->error = err;
@@ -92,21 +104,11 @@ struct DirectoryQueue::Syncs {
       }
       return;
     }
-    bool any = false;
     for (GroupCommit::Entry* e : batch) {
       if (::rename(e->tmp.c_str(), e->target.c_str()) < 0) {
         e->error = errno;
         ::unlink(e->tmp.c_str());
-      } else {
-        any = true;
       }
-    }
-    // Visible now; if the names cannot be made durable a crash could still
-    // lose them, so their callers hear about it (and may push again).
-    if (any && ::fsync(queue_fd.get()) < 0) {
-      int err = errno;
-      for (GroupCommit::Entry* e : batch)
-        if (!e->error) e->error = err;
     }
   }
 
@@ -157,7 +159,7 @@ std::string DirectoryQueue::push(const JobSpec& spec) {
   Job job = new_job(spec);
   std::string name = job.name.str();
   GroupCommit::Entry entry;
-  entry.tmp = dir_ / "tmp" / name;
+  entry.tmp = push_path(name);
   entry.target = dir_ / "queue" / name;
   Fd fd = write_file(entry.tmp, encode_job(job));
   entry.fd = fd.get();
@@ -175,7 +177,7 @@ std::vector<std::string> DirectoryQueue::push_all(const std::vector<JobSpec>& sp
   };
   try {
     for (const Job& j : jobs) {
-      fs::path tmp = dir_ / "tmp" / j.name.str();
+      fs::path tmp = push_path(j.name.str());
       write_file(tmp, encode_job(j));
       written.push_back(tmp);
     }
@@ -193,8 +195,33 @@ std::vector<std::string> DirectoryQueue::push_all(const std::vector<JobSpec>& sp
     publish(written[i], dir_ / "queue" / jobs[i].name.str());
     ids.push_back(jobs[i].name.id);
   }
-  if (::fsync(syncs_->queue_fd.get()) < 0) fail_errno("sync", dir_ / "queue");
   return ids;
+}
+
+fs::path DirectoryQueue::push_path(const std::string& name) const {
+  return dir_ / "tmp" / (std::string(kPushPrefix) + boot_id() + "." + name);
+}
+
+std::size_t DirectoryQueue::restore_pushes_from_before_a_reboot() {
+  std::size_t restored = 0;
+  const std::string mine = std::string(kPushPrefix) + boot_id() + ".";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ / "tmp", ec)) {
+    std::string file = e.path().filename().string();
+    // push.BOOT.NAME, BOOT another boot's: its writer died with that boot.
+    if (!file.starts_with(kPushPrefix) || file.starts_with(mine) || file.size() < kPushPrefix.size() + 10) continue;
+    std::string job_file = file.substr(kPushPrefix.size() + 9);
+    std::optional<JobName> name = JobName::parse(job_file);
+    auto bytes = name ? read_file(e.path()) : std::nullopt;
+    if (name && bytes && decode_job(*name, *bytes)) {
+      if (::rename(e.path().c_str(), (dir_ / "queue" / job_file).c_str()) == 0) ++restored;
+    } else {
+      // Never synced, so never acknowledged to whoever pushed it.
+      std::error_code ignored;
+      fs::remove(e.path(), ignored);
+    }
+  }
+  return restored;
 }
 
 std::vector<JobName> DirectoryQueue::scan() {
@@ -309,6 +336,7 @@ Recovered DirectoryQueue::recover(const std::string& owner, const std::string& w
 
 Recovered DirectoryQueue::recover_abandoned(const std::string& why, int max_attempts) {
   Recovered total;
+  total.restored = restore_pushes_from_before_a_reboot();
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_ / "claimed", ec)) {
     if (!e.is_directory()) continue;

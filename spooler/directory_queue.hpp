@@ -11,12 +11,18 @@
 //   trash/          finished jobs on their way out (with a FileDisposer)
 //
 // A job's file name carries its priority, not-before time, id and attempt
-// (spooler/job.hpp), so choosing the next job opens no file. push() is
-// durable: the file's data is on disk before the rename makes it visible,
-// and the queue directory is synced after it. Concurrent pushes from one
-// process share those syncs (spooler/group_commit.hpp). The other moves
-// are not synced: losing one to a crash can only make a job run again
-// (at-least-once), never vanish.
+// (spooler/job.hpp), so choosing the next job opens no file.
+//
+// push() is durable with one flush: the job is written to
+// tmp/push.BOOT.NAME, the filesystem is synced (syncfs: the file's data and
+// its name in tmp/ are on disk), and only then is it renamed into queue/,
+// where it is whole or absent. That rename is not waited for: if the
+// machine goes down before it reaches the disk, the job is still whole in
+// tmp/, and the next recover_abandoned() after the reboot (BOOT is this
+// boot's id, so it knows the writer is gone) puts it into queue/.
+// Concurrent pushes from one process share the flush
+// (spooler/group_commit.hpp). The other moves are not synced: losing one to
+// a crash can only make a job run again (at-least-once), never vanish.
 //
 // A live claimer holds an flock on its claimed/OWNER directory (Claimant), so
 // any process can tell an abandoned claim area from a busy one and return
@@ -60,7 +66,8 @@ struct JobEntry {
 // What returning a dead claimer's jobs did.
 struct Recovered {
   std::size_t requeued = 0;
-  std::size_t failed = 0;  // that was their last attempt
+  std::size_t failed = 0;    // that was their last attempt
+  std::size_t restored = 0;  // pushed before a reboot, still in tmp/: now in queue/
 };
 
 class DirectoryQueue;
@@ -125,6 +132,7 @@ class DirectoryQueue {
   // last one, with `why` as its error.
   Recovered recover(const std::string& owner, const std::string& why, int max_attempts);
   // recover() for every claim area whose owner is gone (no flock held);
+  // pushes from before a reboot still in tmp/ into queue/ (if whole);
   // removes tmp/ files older than an hour (writers that died mid-push) and
   // trash/ files older than a minute (spoolers that died before removing
   // them).
@@ -142,6 +150,8 @@ class DirectoryQueue {
  private:
   friend class Claimant;
   void quarantine(const std::filesystem::path& file, const std::string& why);
+  std::filesystem::path push_path(const std::string& name) const;  // tmp/push.BOOT.NAME
+  std::size_t restore_pushes_from_before_a_reboot();
   void fail_file(const std::filesystem::path& file, const std::string& name, const std::string& error);
   std::filesystem::path dir_;
   FileDisposer* disposer_ = nullptr;

@@ -290,11 +290,7 @@ bool Master::open_spool() {
     };
     // Jobs a previous run of this vassal (or any other process on this
     // spool) held when it died go back to the queue now.
-    Recovered r = spool_->recover_abandoned("its spooler died while running it", c.max_attempts);
-    if (r.requeued || r.failed)
-      spdlog::warn("spool {}: {} job(s) of spoolers that died returned to the queue, {} moved to failed/", c.dir,
-                   r.requeued, r.failed);
-    jobs_recovered_ += r.requeued;
+    report_recovery(spool_->recover_abandoned("its spooler died while running it", c.max_attempts));
   } catch (const std::exception& e) {
     spdlog::critical("[spooler] dir: {}", e.what());
     return false;
@@ -621,10 +617,7 @@ void Master::scan() {
     // Another vassal sharing this spool may have died holding jobs.
     next_spool_recovery_ms_ = now + kSpoolRecoveryPeriodMs;
     try {
-      Recovered r = spool_->recover_abandoned("its spooler died while running it", config_.spooler.max_attempts);
-      jobs_recovered_ += r.requeued;
-      if (r.requeued || r.failed)
-        spdlog::warn("spool: {} job(s) of spoolers that died returned to the queue, {} moved to failed/", r.requeued, r.failed);
+      report_recovery(spool_->recover_abandoned("its spooler died while running it", config_.spooler.max_attempts));
     } catch (const std::exception& e) {
       spdlog::error("spool: {}", e.what());
     }
@@ -722,6 +715,13 @@ void Master::reap(pid_t pid, int status) {
   (p->role == Role::kWorker ? respawns_ : spooler_respawns_)[static_cast<int>(p->kill_reason.empty() ? RespawnCause::kDied
                                                                                                        : p->kill_cause)]++;
   schedule_respawn(*s);
+}
+
+void Master::report_recovery(const Recovered& r) {
+  jobs_recovered_ += r.requeued;
+  if (r.requeued || r.failed)
+    spdlog::warn("spool: {} job(s) of spoolers that died returned to the queue, {} moved to failed/", r.requeued, r.failed);
+  if (r.restored) spdlog::warn("spool: {} job(s) pushed before a reboot restored to the queue", r.restored);
 }
 
 void Master::recover_jobs(const Child& p, const std::string& how) {

@@ -56,6 +56,7 @@ class Master {
   ExitCode run_worker(const Slot& slot, int record);
   ExitCode run_spooler(const Slot& slot, int record, const std::string& owner);
   void recover_jobs(const Child& p, const std::string& how);
+  void report_recovery(const Recovered& r);
   void on_message(const WorkerMessage& m);
   void on_ready(Child& p);
   void replace(Slot& slot, RespawnCause cause, const std::string& why);

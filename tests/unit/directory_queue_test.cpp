@@ -171,6 +171,36 @@ TEST(DirectoryQueue, only_claim_areas_whose_owner_died_are_recovered) {
   EXPECT_EQ(q.list(JobState::kQueued).size(), 1u);
 }
 
+// A push is durable once its file and its name in tmp/ are on disk; if the
+// machine goes down before the rename into queue/ does, the job is found in
+// tmp/ after the reboot (its name carries another boot's id) and restored.
+// One from this boot may have a live writer and is left alone; one that is
+// not whole was never acknowledged and goes.
+TEST(DirectoryQueue, pushes_left_in_tmp_by_a_previous_boot_are_restored) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  Job job;
+  job.name = JobName{0, wall_clock_ms(), "before-reboot", 0};
+  job.args = {{"k", "v"}};
+  std::ofstream(dir.path() / "tmp" / ("push.deadbeef." + job.name.str()), std::ios::binary) << encode_job(job);
+  JobName torn{0, wall_clock_ms(), "torn", 0};
+  std::ofstream(dir.path() / "tmp" / ("push.deadbeef." + torn.str())) << "SUZJOB1 99\n{\"args\"";
+  std::string this_boot;
+  std::getline(std::ifstream("/proc/sys/kernel/random/boot_id"), this_boot);
+  JobName in_flight{0, wall_clock_ms(), "in-flight", 0};
+  auto live = dir.path() / "tmp" / ("push." + this_boot.substr(0, 8) + "." + in_flight.str());
+  std::ofstream(live, std::ios::binary) << encode_job(Job{in_flight, {}, "", 0, ""});
+  Recovered r = q.recover_abandoned("-", 5);
+  EXPECT_EQ(r.restored, 1u);
+  auto found = q.find("before-reboot");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->state, JobState::kQueued);
+  EXPECT_EQ(q.read(*found)->args.at("k"), "v");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "tmp" / ("push.deadbeef." + torn.str())));
+  EXPECT_FALSE(q.find("torn"));
+  EXPECT_TRUE(std::filesystem::exists(live)) << "this boot's writer may still be at it";
+}
+
 // Sixteen threads push at once: each push returns only once its job is
 // visible, and every job arrives once, whole.
 TEST(DirectoryQueue, concurrent_pushes_share_syncs_and_all_arrive) {
