@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The spooler side by side with uWSGI's, in one run.
 
-    bench/spooler.py [--jobs 20000] [--enqueue 10000]
+    bench/spooler.py [--jobs 20000] [--enqueue 10000] [--where DIR]
 
 For each: how fast 1 and 2 spooler processes run N trivial jobs queued
 beforehand (from the first job to an empty spool; for uWSGI once with its
@@ -11,8 +11,9 @@ handlers enqueue jobs (2 workers x 4 threads, 8 clients each asking for 50
 jobs per request, one spool() call per job; for Suzerain also with one
 spool_many() call per request) while a spooler consumes them; and how long a job waits
 when enqueued to an idle spooler. Suzerain fsyncs every job before its
-enqueue returns (file, then directory); uWSGI writes its spool files
-without fsync.
+enqueue returns (one syncfs per round of pushes); uWSGI writes its spool
+files without fsync. --where puts the spools under DIR (e.g. /dev/shm, to
+see the code's own cost without the disk's flushes).
 """
 import argparse
 import concurrent.futures
@@ -68,7 +69,7 @@ def wait_empty(server, spool, timeout=300):
 
 
 def process_rate(server, jobs, processes, flushed=True):
-    work = tempfile.mkdtemp(prefix="spool-bench-")
+    work = tempfile.mkdtemp(prefix="spool-bench-", dir=WHERE)
     spool, marks = os.path.join(work, "spool"), os.path.join(work, "marks")
     os.makedirs(marks)
     if server == "suzerain":
@@ -102,9 +103,12 @@ def get(port, path):
     return r.status
 
 
+WHERE = None  # parent of the work directories; None: the system's temp dir
+
+
 def fresh_spool():
     """A work directory with an empty spool/ and marks/ in it."""
-    work = tempfile.mkdtemp(prefix="spool-bench-")
+    work = tempfile.mkdtemp(prefix="spool-bench-", dir=WHERE)
     spool, marks = os.path.join(work, "spool"), os.path.join(work, "marks")
     os.makedirs(marks)
     os.makedirs(spool)
@@ -162,7 +166,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=20000)
     ap.add_argument("--enqueue", type=int, default=10000)
+    ap.add_argument("--where", default=None, help="parent directory of the spools (default: the temp dir)")
     args = ap.parse_args()
+    global WHERE
+    WHERE = args.where
     common.require("uwsgi", common.VASSAL, SPOOLER)
     results = {}
     for server in ("suzerain", "uwsgi"):
