@@ -69,7 +69,8 @@ std::vector<std::pair<JobName, fs::path>> jobs_in(const fs::path& dir, std::vect
     if (auto n = JobName::parse(file)) jobs.emplace_back(*n, e.path());
     else if (strangers && !file.ends_with(".error")) strangers->push_back(e.path());
   }
-  std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a.first.str() < b.first.str(); });
+  // A job's file name is its JobName::str(), which sorts in run order.
+  std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a.second.filename() < b.second.filename(); });
   return jobs;
 }
 
