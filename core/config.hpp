@@ -64,6 +64,7 @@ struct SpoolerConfig {
   std::uint64_t max_jobs = 0;  // per spooler process; 0 = unlimited
   Duration max_lifetime{0};    // per spooler process; 0 = never
   Duration harakiri{0};        // one job; 0 = off
+  Duration visibility_timeout = std::chrono::seconds(60);  // Redis: a claim its vassal stops renewing goes back
 };
 
 struct StatsConfig {

@@ -11,6 +11,7 @@
 
 #include "core/config.hpp"
 #include "core/config_reader.hpp"
+#include "core/redis_url.hpp"
 
 namespace suz {
 namespace {
@@ -190,12 +191,17 @@ void read_spooler(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   r.count("max_jobs", c.spooler.max_jobs);
   r.duration("max_lifetime", c.spooler.max_lifetime);
   r.duration("harakiri", c.spooler.harakiri);
+  r.duration("visibility_timeout", c.spooler.visibility_timeout);
   r.finish();
+  if (c.spooler.visibility_timeout < std::chrono::seconds(1))
+    r.error("visibility_timeout", "must be at least 1s (a vassal renews its claims every third of it)");
   if (c.spooler.dir.empty()) return;
   if (c.spooler.dir.find("://") != std::string::npos) {
-    if (!c.spooler.dir.starts_with("redis://") && !c.spooler.dir.starts_with("redis+unix://"))
+    if (!looks_like_redis_url(c.spooler.dir))
       r.error("dir", "unknown queue URL \"" + c.spooler.dir +
                          "\" (expected a directory, redis://host:port/db/queue or redis+unix:///path.sock/db/queue)");
+    else if (auto url = parse_redis_url(c.spooler.dir); !url)
+      r.error("dir", "\"" + c.spooler.dir + "\": " + url.error());
   } else {
     c.spooler.dir = resolve(c.file.parent_path(), c.spooler.dir).string();
   }

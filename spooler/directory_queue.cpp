@@ -444,13 +444,19 @@ bool DirectoryQueue::requeue_failed(const std::string& id) {
   return false;
 }
 
+std::optional<std::string> DirectoryQueue::failure(const JobEntry& entry) const {
+  fs::path note = entry.path;
+  note += ".error";
+  return read_file(note);
+}
+
 void DirectoryQueue::quarantine(const fs::path& file, const std::string& why) {
   fs::path target = dir_ / "corrupt" / file.filename();
   if (::rename(file.c_str(), target.c_str()) < 0) return;  // someone else moved it
   fs::path note = target;
   note += ".error";
   std::ofstream(note) << why << "\n";
-  if (on_corrupt) on_corrupt(target, why);
+  if (on_corrupt) on_corrupt(target.string(), why);
 }
 
 }  // namespace suz

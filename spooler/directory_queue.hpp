@@ -39,36 +39,9 @@
 #include "core/fd.hpp"
 #include "spooler/file_disposer.hpp"
 #include "spooler/job.hpp"
+#include "spooler/job_queue.hpp"
 
 namespace suz {
-
-struct JobSpec {
-  std::map<std::string, std::string> args;
-  std::string body;
-  std::optional<std::int64_t> at_ms;  // not before; default now
-  int priority = 0;
-};
-
-struct ClaimedJob {
-  Job job;
-  std::filesystem::path path;  // under claimed/OWNER/
-};
-
-enum class JobState { kQueued, kClaimed, kFailed };
-
-struct JobEntry {
-  JobName name;
-  JobState state;
-  std::string owner;  // kClaimed: who runs it
-  std::filesystem::path path;
-};
-
-// What returning a dead claimer's jobs did.
-struct Recovered {
-  std::size_t requeued = 0;
-  std::size_t failed = 0;    // that was their last attempt
-  std::size_t restored = 0;  // pushed before a reboot, still in tmp/: now in queue/
-};
 
 class DirectoryQueue;
 
@@ -91,7 +64,7 @@ class Claimant {
   Fd lock_;
 };
 
-class DirectoryQueue {
+class DirectoryQueue final : public JobQueue {
  public:
   // Creates the layout if missing. Throws std::system_error naming the path.
   explicit DirectoryQueue(std::filesystem::path dir);
@@ -100,13 +73,14 @@ class DirectoryQueue {
   DirectoryQueue& operator=(DirectoryQueue&&) noexcept;
 
   const std::filesystem::path& dir() const { return dir_; }
+  std::string where() const override { return dir_.string(); }
 
   // Durably enqueues; returns the job's id. Thread-safe; blocks for a disk
   // flush shared with the pushes in flight. Throws std::system_error (ENOSPC,
   // EIO: nothing was made visible) or std::invalid_argument.
-  std::string push(const JobSpec& spec);
+  std::string push(const JobSpec& spec) override;
   // Many jobs for the price of one flush; all visible once it returns.
-  std::vector<std::string> push_all(const std::vector<JobSpec>& specs);
+  std::vector<std::string> push_all(const std::vector<JobSpec>& specs) override;
 
   // The names in queue/, in run order; files there that are not jobs go to
   // corrupt/ (reported through on_corrupt).
@@ -130,22 +104,22 @@ class DirectoryQueue {
   // Every job claimed by owner back to the queue, counted as an attempt
   // (the job may be what killed its claimer); to failed/ when that was the
   // last one, with `why` as its error.
-  Recovered recover(const std::string& owner, const std::string& why, int max_attempts);
+  Recovered recover(const std::string& owner, const std::string& why, int max_attempts) override;
   // recover() for every claim area whose owner is gone (no flock held);
   // pushes from before a reboot still in tmp/ into queue/ (if whole);
   // removes tmp/ files older than an hour (writers that died mid-push) and
   // trash/ files older than a minute (spoolers that died before removing
   // them).
-  Recovered recover_abandoned(const std::string& why, int max_attempts);
+  Recovered recover_abandoned(const std::string& why, int max_attempts) override;
 
   // Inspection and repair, for the command line.
-  std::vector<JobEntry> list(JobState state) const;
-  std::optional<JobEntry> find(const std::string& id) const;
-  Result<Job> read(const JobEntry& entry) const;
-  bool remove(const std::string& id);
-  bool requeue_failed(const std::string& id);  // attempts reset
+  std::vector<JobEntry> list(JobState state) const override;
+  std::optional<JobEntry> find(const std::string& id) const override;
+  Result<Job> read(const JobEntry& entry) const override;
+  bool remove(const std::string& id) override;
+  bool requeue_failed(const std::string& id) override;  // attempts reset
 
-  std::function<void(const std::filesystem::path&, const std::string&)> on_corrupt;
+  std::optional<std::string> failure(const JobEntry& entry) const override;
 
  private:
   friend class Claimant;

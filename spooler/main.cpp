@@ -20,9 +20,10 @@
 #include "core/units.hpp"
 #include "core/version.hpp"
 #include "spooler/directory_queue.hpp"
+#include "spooler/job_queue.hpp"
 
 namespace fs = std::filesystem;
-using suz::DirectoryQueue;
+using suz::JobQueue;
 using suz::ExitCode;
 using suz::JobState;
 
@@ -68,20 +69,27 @@ std::string_view state_name(JobState s) {
 
 // A spool directory that must exist (the command line never creates one by
 // accident from a typo).
-DirectoryQueue open_spool(const std::string& dir) {
-  if (!fs::is_directory(dir)) throw UsageError(dir + ": no such spool directory");
-  if (!fs::is_directory(fs::path(dir) / "queue"))
-    throw UsageError(dir + ": not a spool directory (no queue/ in it)");
-  DirectoryQueue q(dir);
-  q.on_corrupt = [](const fs::path& p, const std::string& why) {
-    std::cerr << "spooler: " << p.string() << ": " << why << " (moved aside)\n";
+// A directory that must already be a spool (unless create), or a Redis URL.
+std::unique_ptr<JobQueue> open_spool(const std::string& dir, bool create = false) {
+  if (!suz::is_redis_url(dir) && !create) {
+    if (!fs::is_directory(dir)) throw UsageError(dir + ": no such spool directory");
+    if (!fs::is_directory(fs::path(dir) / "queue"))
+      throw UsageError(dir + ": not a spool directory (no queue/ in it)");
+  }
+  std::unique_ptr<JobQueue> q;
+  try {
+    q = suz::open_queue(dir);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  q->on_corrupt = [](const std::string& where, const std::string& why) {
+    std::cerr << "spooler: " << where << ": " << why << " (moved aside)\n";
   };
   return q;
 }
 
 int push(const std::string& dir, const std::vector<std::string>& pairs, const std::string& body_from,
          const std::string& at, int priority, bool create) {
-  if (create) fs::create_directories(dir);
   suz::JobSpec spec;
   for (const std::string& kv : pairs) {
     auto eq = kv.find('=');
@@ -99,8 +107,8 @@ int push(const std::string& dir, const std::vector<std::string>& pairs, const st
   spec.priority = priority;
   if (priority < suz::kMinPriority || priority > suz::kMaxPriority)
     throw UsageError("--priority " + std::to_string(priority) + ": out of range -999..999");
-  DirectoryQueue q = create ? DirectoryQueue(dir) : open_spool(dir);
-  std::cout << q.push(spec) << "\n";
+  auto q = open_spool(dir, create);
+  std::cout << q->push(spec) << "\n";
   return 0;
 }
 
@@ -152,10 +160,9 @@ int push_jobs(const std::string& dir, const std::string& from, const std::vector
         throw UsageError(where() + "unknown key \"" + key.key() + "\" (expected args, body, priority, at)");
     specs.push_back(std::move(spec));
   }
-  if (create) fs::create_directories(dir);
-  DirectoryQueue q = create ? DirectoryQueue(dir) : open_spool(dir);
+  auto q = open_spool(dir, create);
   std::string out;
-  for (const std::string& id : q.push_all(specs)) out += id + "\n";
+  for (const std::string& id : q->push_all(specs)) out += id + "\n";
   std::cout << out;
   return 0;
 }
@@ -167,8 +174,8 @@ nlohmann::json entry_json(const suz::JobEntry& e) {
 }
 
 int ls(const std::string& dir, bool failed, bool claimed, bool json) {
-  DirectoryQueue q = open_spool(dir);
-  auto entries = q.list(failed ? JobState::kFailed : claimed ? JobState::kClaimed : JobState::kQueued);
+  auto q = open_spool(dir);
+  auto entries = q->list(failed ? JobState::kFailed : claimed ? JobState::kClaimed : JobState::kQueued);
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& e : entries) out.push_back(entry_json(e));
@@ -183,48 +190,47 @@ int ls(const std::string& dir, bool failed, bool claimed, bool json) {
 }
 
 int show(const std::string& dir, const std::string& id) {
-  DirectoryQueue q = open_spool(dir);
-  auto e = q.find(id);
+  auto q = open_spool(dir);
+  auto e = q->find(id);
   if (!e) throw UsageError(dir + ": no job " + id);
-  auto job = q.read(*e);
-  if (!job) throw std::runtime_error(e->path.string() + ": " + job.error());
+  auto job = q->read(*e);
+  if (!job) throw std::runtime_error((e->path.empty() ? dir + " job " + id : e->path.string()) + ": " + job.error());
   nlohmann::json out = entry_json(*e);
   out["args"] = job->args;
   out["created"] = format_time(job->created_ms);
   out["body_bytes"] = job->body.size();
   out["last_error"] = job->last_error;
-  std::ifstream note(e->path.string() + ".error");
-  if (note) out["error"] = std::string(std::istreambuf_iterator<char>(note), std::istreambuf_iterator<char>());
+  if (auto note = q->failure(*e)) out["error"] = *note;
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;
 }
 
 int retry(const std::string& dir, const std::string& id, bool all_failed) {
-  DirectoryQueue q = open_spool(dir);
+  auto q = open_spool(dir);
   if (all_failed) {
     int n = 0;
-    for (const auto& e : q.list(JobState::kFailed)) n += q.requeue_failed(e.name.id);
+    for (const auto& e : q->list(JobState::kFailed)) n += q->requeue_failed(e.name.id);
     std::cout << n << " job(s) requeued\n";
     return 0;
   }
   if (id.empty()) throw UsageError("retry: an ID or --all-failed");
-  if (!q.requeue_failed(id)) throw UsageError(dir + ": no failed job " + id);
+  if (!q->requeue_failed(id)) throw UsageError(dir + ": no failed job " + id);
   return 0;
 }
 
 int rm(const std::string& dir, const std::string& id) {
-  DirectoryQueue q = open_spool(dir);
-  if (!q.remove(id)) throw UsageError(dir + ": no job " + id);
+  auto q = open_spool(dir);
+  if (!q->remove(id)) throw UsageError(dir + ": no job " + id);
   return 0;
 }
 
 int stats(const std::string& dir, bool json) {
-  DirectoryQueue q = open_spool(dir);
-  std::size_t queued = q.list(JobState::kQueued).size(), running = q.list(JobState::kClaimed).size(),
-              failed = q.list(JobState::kFailed).size();
+  auto q = open_spool(dir);
+  std::size_t queued = q->count(JobState::kQueued), running = q->count(JobState::kClaimed),
+              failed = q->count(JobState::kFailed);
   std::int64_t now = suz::wall_clock_ms();
   std::size_t due = 0;
-  for (const auto& e : q.list(JobState::kQueued)) due += e.name.at_ms <= now;
+  for (const auto& e : q->list(JobState::kQueued)) due += e.name.at_ms <= now;
   if (json) {
     std::cout << nlohmann::json{{"queued", queued}, {"due", due}, {"running", running}, {"failed", failed}}.dump()
               << "\n";
@@ -237,7 +243,7 @@ int stats(const std::string& dir, bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"Enqueues and inspects the jobs of a Suzerain spool directory ([spooler] dir of a vassal)."};
+  CLI::App cli{"Enqueues and inspects the jobs of a Suzerain spool: a directory or a Redis queue ([spooler] dir of a vassal)."};
   cli.set_version_flag("-V,--version", std::string("spooler (suzerain) ") + suz::kVersion);
   cli.require_subcommand(1);
   std::string dir, id, body, at, jobs_from;
@@ -246,7 +252,7 @@ int main(int argc, char** argv) {
   bool json = false, failed = false, claimed = false, all_failed = false, create = false;
 
   auto* p = cli.add_subcommand("push", "Enqueue a job; prints its id");
-  p->add_option("DIR", dir, "Spool directory")->required();
+  p->add_option("DIR", dir, "Spool directory, or redis://host:port/db/queue")->required();
   p->add_option("ARGS", pairs, "Job arguments, key=value");
   p->add_option("--body", body, "The job's body from FILE, or - for stdin");
   p->add_option("--at", at, "Not before: 2026-11-22T10:00:00 (local), +30s, or epoch seconds");
@@ -258,22 +264,22 @@ int main(int argc, char** argv) {
   jobs_opt->excludes(p->get_option("--body"))->excludes(p->get_option("--at"))->excludes(p->get_option("--priority"));
   p->add_flag("--create", create, "Create DIR if it does not exist");
   auto* l = cli.add_subcommand("ls", "List queued jobs (or --failed, --running)");
-  l->add_option("DIR", dir, "Spool directory")->required();
+  l->add_option("DIR", dir, "Spool directory, or redis://host:port/db/queue")->required();
   l->add_flag("--failed", failed, "Jobs that used up their attempts");
   l->add_flag("--running", claimed, "Jobs a spooler is running");
   l->add_flag("--json", json, "As JSON");
   auto* s = cli.add_subcommand("show", "Show one job: arguments, attempts, last error");
-  s->add_option("DIR", dir, "Spool directory")->required();
+  s->add_option("DIR", dir, "Spool directory, or redis://host:port/db/queue")->required();
   s->add_option("ID", id, "Job id")->required();
   auto* r = cli.add_subcommand("retry", "Requeue a failed job (attempts reset), or --all-failed");
-  r->add_option("DIR", dir, "Spool directory")->required();
+  r->add_option("DIR", dir, "Spool directory, or redis://host:port/db/queue")->required();
   r->add_option("ID", id, "Job id");
   r->add_flag("--all-failed", all_failed, "Every failed job");
   auto* m = cli.add_subcommand("rm", "Remove a job");
-  m->add_option("DIR", dir, "Spool directory")->required();
+  m->add_option("DIR", dir, "Spool directory, or redis://host:port/db/queue")->required();
   m->add_option("ID", id, "Job id")->required();
   auto* st = cli.add_subcommand("stats", "Count jobs: queued (and due), running, failed");
-  st->add_option("DIR", dir, "Spool directory")->required();
+  st->add_option("DIR", dir, "Spool directory, or redis://host:port/db/queue")->required();
   st->add_flag("--json", json, "As JSON");
   cli.footer("Example: spooler push /var/spool/shop to=a@example.com template=welcome --priority 5");
 

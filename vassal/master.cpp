@@ -33,7 +33,6 @@ constexpr double kMaxBackoff = 10.0;                    // seconds
 constexpr double kKillGrace = 1.0;          // after graceful_timeout (or a quick stop), SIGKILL
 constexpr double kDumpGrace = 0.2;          // harakiri: time for the stack dump before SIGKILL
 constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loop stopped turning
-constexpr std::int64_t kSpoolRecoveryPeriodMs = 10000;  // looking for claim areas of dead processes
 
 // Up to 10% less than the limit, never more: workers born together retire apart.
 double jitter_fraction() {
@@ -241,6 +240,8 @@ ExitCode Master::run() {
   double period = 1.0;
   for (Role role : {Role::kWorker, Role::kSpooler})
     if (harakiri(role).count() > 0) period = std::min(period, std::clamp(to_seconds(harakiri(role)) / 10, 0.01, 1.0));
+  // A Redis spool's claims are renewed every third of the visibility timeout.
+  if (spool_) period = std::min(period, std::chrono::duration<double>(spool_->upkeep_period()).count());
   ev_timer_init(&w_->scan, MasterCallbacks::scan, period, period);
   w_->scan.data = this;
   ev_timer_start(loop, &w_->scan);
@@ -279,21 +280,28 @@ bool Master::become_configured_user() {
 bool Master::open_spool() {
   const SpoolerConfig& c = config_.spooler;
   if (c.dir.empty() || c.processes == 0) return true;
-  if (c.dir.find("://") != std::string::npos) {
-    spdlog::critical("[spooler] dir {}: the Redis backend is not built yet", c.dir);
+  try {
+    spool_ = open_queue(c.dir, std::chrono::duration_cast<std::chrono::milliseconds>(c.visibility_timeout));
+    spool_->on_corrupt = [](const std::string& where, const std::string& why) {
+      spdlog::error("{}: {}; moved aside", where, why);
+    };
+  } catch (const std::exception& e) {
+    spdlog::critical("[spooler] dir: {}", e.what());
     return false;
   }
   try {
-    spool_ = std::make_unique<DirectoryQueue>(c.dir);
-    spool_->on_corrupt = [](const std::filesystem::path& p, const std::string& why) {
-      spdlog::error("{}: {}; moved aside", p.string(), why);
-    };
     // Jobs a previous run of this vassal (or any other process on this
     // spool) held when it died go back to the queue now.
     report_recovery(spool_->recover_abandoned("its spooler died while running it", c.max_attempts));
   } catch (const std::exception& e) {
-    spdlog::critical("[spooler] dir: {}", e.what());
-    return false;
+    if (is_redis_url(c.dir)) {
+      // Workers serve without Redis; spoolers and upkeep retry until it answers.
+      spdlog::error("spool: {}", e.what());
+      spool_down_ = true;
+    } else {
+      spdlog::critical("[spooler] dir: {}", e.what());
+      return false;
+    }
   }
   char host[256] = "host";
   ::gethostname(host, sizeof host - 1);
@@ -330,12 +338,16 @@ VassalSnapshot Master::snapshot() const {
     if (!s->removed) snap.workers_wanted++;
   if (spool_) {
     SpoolerSnapshot sp;
-    sp.dir = spool_->dir().string();
+    sp.dir = spool_->where();
     sp.processes_wanted = static_cast<int>(spooler_slots_.size());
     sp.jobs = retired_jobs_;
     sp.recovered = jobs_recovered_;
-    sp.queued = spool_->list(JobState::kQueued).size();
-    sp.failed = spool_->list(JobState::kFailed).size();
+    try {
+      sp.queued = spool_->count(JobState::kQueued);
+      sp.failed = spool_->count(JobState::kFailed);
+    } catch (const std::exception& e) {
+      spdlog::warn("spool: cannot count jobs: {}", e.what());
+    }
     sp.respawns = spooler_respawns_;
     snap.spooler = std::move(sp);
   }
@@ -430,7 +442,8 @@ ExitCode Master::run_spooler(const Slot& s, int record, const std::string& owner
   listeners_.clear();
   SpoolerOptions options;
   options.id = s.id;
-  options.dir = spool_->dir();
+  options.where = config_.spooler.dir;
+  options.visibility_timeout = config_.spooler.visibility_timeout;
   options.owner = owner;
   options.siblings = config_.spooler.processes;
   options.max_attempts = config_.spooler.max_attempts;
@@ -613,13 +626,22 @@ void Master::kill_process(Child& p, RespawnCause cause, const std::string& why) 
 
 void Master::scan() {
   std::int64_t now = monotonic_ms();
-  if (spool_ && now >= next_spool_recovery_ms_) {
-    // Another vassal sharing this spool may have died holding jobs.
-    next_spool_recovery_ms_ = now + kSpoolRecoveryPeriodMs;
+  if (spool_ && now >= next_spool_upkeep_ms_) {
+    // Our spoolers' claims are alive (Redis would otherwise expire them);
+    // another vassal sharing this spool may have died holding jobs.
+    next_spool_upkeep_ms_ = now + spool_->upkeep_period().count();
+    std::vector<std::string> owners;
+    for (const auto& [pid, p] : processes_)
+      if (p->role == Role::kSpooler) owners.push_back(p->spool_owner);
     try {
-      report_recovery(spool_->recover_abandoned("its spooler died while running it", config_.spooler.max_attempts));
+      spool_->keep_claims(owners);
+      report_recovery(spool_->recover_abandoned("its spooler stopped renewing its claim (died, or lost its vassal)",
+                                                config_.spooler.max_attempts));
+      if (spool_down_) spdlog::warn("spool: {} answers again", spool_->where());
+      spool_down_ = false;
     } catch (const std::exception& e) {
-      spdlog::error("spool: {}", e.what());
+      if (!spool_down_) spdlog::error("spool: {}", e.what());
+      spool_down_ = true;
     }
   }
   for (auto& [pid, pp] : processes_) {

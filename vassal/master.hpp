@@ -22,7 +22,7 @@
 #include "core/fd.hpp"
 #include "core/fork.hpp"
 #include "core/inherited_sockets.hpp"
-#include "spooler/directory_queue.hpp"
+#include "spooler/job_queue.hpp"
 #include "vassal/app.hpp"
 #include "vassal/listener.hpp"
 #include "vassal/emperor_link.hpp"
@@ -88,9 +88,10 @@ class Master {
   Pipe events_;  // workers -> master (WorkerMessage)
   std::vector<std::unique_ptr<Slot>> slots_;          // workers
   std::vector<std::unique_ptr<Slot>> spooler_slots_;  // spoolers
-  std::unique_ptr<DirectoryQueue> spool_;  // to return dead spoolers' jobs
+  std::unique_ptr<JobQueue> spool_;  // to return dead spoolers' jobs
   std::string spool_owner_prefix_;         // host-masterpid-random: claim areas never collide
-  std::int64_t next_spool_recovery_ms_ = 0;
+  std::int64_t next_spool_upkeep_ms_ = 0;
+  bool spool_down_ = false;  // said once, not every upkeep
   std::map<pid_t, std::unique_ptr<Child>> processes_;
   std::deque<Slot*> reload_queue_;  // slots still to replace for HUP
   std::unique_ptr<StatsServer> stats_;

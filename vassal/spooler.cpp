@@ -12,8 +12,7 @@
 
 #include "core/fd.hpp"
 #include "core/log.hpp"
-#include "spooler/directory_queue.hpp"
-#include "spooler/pending_jobs.hpp"
+#include "spooler/job_queue.hpp"
 #include "vassal/worker_events.hpp"
 
 namespace suz {
@@ -26,13 +25,7 @@ Duration retry_backoff(Duration retry_delay, int attempt) {
 }
 
 struct Spooler::State {
-  explicit State(const SpoolerOptions& o) : queue(o.dir), claimant(queue, o.owner), pending(queue) {
-    queue.set_disposer(&disposer);
-  }
-  FileDisposer disposer;  // outlives the queue that hands it files
-  DirectoryQueue queue;
-  Claimant claimant;
-  PendingJobs pending;
+  std::unique_ptr<JobConsumer> jobs;
   Fd signal_fd;
   ev_io signals{};
   ev_io arrivals{};
@@ -58,7 +51,8 @@ struct SpoolerCallbacks {
   }
   static void arrivals(struct ev_loop* loop, ev_io* w, int) {
     Spooler& s = of(w->data);
-    s.s_->pending.on_readable();
+    s.s_->jobs->on_wake();
+    s.watch_arrivals();
     ev_idle_start(loop, &s.s_->working);
   }
   static void due(struct ev_loop* loop, ev_timer* w, int) { ev_idle_start(loop, &of(w->data).s_->working); }
@@ -94,25 +88,30 @@ ExitCode Spooler::run() {
   pthread_sigmask(SIG_UNBLOCK, &quick, nullptr);
 
   plugin_.start_spooler(options_.id);
-  s_ = std::make_unique<State>(options_);
-  s_->signal_fd = Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-  s_->queue.on_corrupt = [](const std::filesystem::path& p, const std::string& why) {
-    spdlog::error("{}: {}; moved aside", p.string(), why);
+  s_ = std::make_unique<State>();
+  ConsumerOptions consumer;
+  consumer.owner = options_.owner;
+  consumer.siblings = options_.siblings;
+  consumer.visibility_timeout = options_.visibility_timeout;
+  consumer.on_corrupt = [](const std::string& where, const std::string& why) {
+    spdlog::error("{}: {}; moved aside", where, why);
   };
+  s_->jobs = open_consumer(options_.where, consumer);
+  s_->signal_fd = Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
 
   loop_ = ev_loop_new(EVBACKEND_EPOLL);
   ev_io_init(&s_->signals, SpoolerCallbacks::signal, s_->signal_fd.get(), EV_READ);
-  ev_io_init(&s_->arrivals, SpoolerCallbacks::arrivals, s_->pending.fd(), EV_READ);
+  ev_init(&s_->arrivals, SpoolerCallbacks::arrivals);
   ev_idle_init(&s_->working, SpoolerCallbacks::working);
   ev_init(&s_->due, SpoolerCallbacks::due);
   ev_timer_init(&s_->heartbeat, SpoolerCallbacks::heartbeat, 1., 1.);
   s_->signals.data = s_->arrivals.data = s_->working.data = s_->due.data = s_->heartbeat.data = this;
   ev_io_start(loop_, &s_->signals);
-  ev_io_start(loop_, &s_->arrivals);
+  watch_arrivals();
   ev_timer_start(loop_, &s_->heartbeat);
   ev_idle_start(loop_, &s_->working);  // what the first scan found
 
-  spdlog::info("running jobs from {} ({} waiting)", options_.dir.string(), s_->pending.size());
+  spdlog::info("running jobs from {} ({} waiting)", options_.where, s_->jobs->waiting());
   if (options_.scoreboard) report_ready(*options_.scoreboard, options_.record, options_.notify_fd);
   ev_run(loop_, 0);
   return exit_code_;
@@ -126,34 +125,40 @@ void Spooler::work() {
   constexpr std::int64_t kTurnMs = 5;
   const std::int64_t turn_ends = monotonic_ms() + kTurnMs;
   for (int i = 0; i < kJobsPerTurn && exit_code_ == ExitCode::kOk && (i == 0 || monotonic_ms() < turn_ends); ++i) {
-    // One spooler takes jobs strictly oldest first; siblings spread out.
-    int spread = options_.siblings > 1 ? std::min(16, 2 * options_.siblings) : 1;
     std::optional<std::int64_t> wake_at;
-    std::optional<JobName> name = s_->pending.next(wall_clock_ms(), &wake_at, spread);
-    if (!name) {
-      schedule();
-      return;
-    }
-    s_->pending.forget(*name);
     std::optional<ClaimedJob> claimed;
     try {
-      claimed = s_->queue.try_claim(s_->claimant.dir(), *name);
+      claimed = s_->jobs->claim(wall_clock_ms(), &wake_at);
     } catch (const std::exception& e) {
-      spdlog::error("cannot claim {}: {}", name->id, e.what());
+      spdlog::error("cannot claim a job: {}", e.what());
+      wake_at = wall_clock_ms() + 1000;
     }
-    if (claimed) run_one(*claimed);  // else another spooler took it: on to the next
+    watch_arrivals();
+    if (!claimed) {
+      sleep_until(wake_at);
+      return;
+    }
+    run_one(*claimed);
   }
 }
 
-void Spooler::schedule() {
+void Spooler::sleep_until(std::optional<std::int64_t> wake_at) {
   ev_idle_stop(loop_, &s_->working);
-  std::optional<std::int64_t> wake_at;
-  s_->pending.next(wall_clock_ms(), &wake_at);
   ev_timer_stop(loop_, &s_->due);
   if (!wake_at) return;  // nothing waiting: only an arrival wakes us
   double in = std::max(0.0, static_cast<double>(*wake_at - wall_clock_ms()) / 1000) + 0.001;
   ev_timer_set(&s_->due, in, 0.);
   ev_timer_start(loop_, &s_->due);
+}
+
+void Spooler::watch_arrivals() {
+  // A backend that reconnected has a new descriptor to watch.
+  int fd = s_->jobs->wake_fd();
+  if (ev_is_active(&s_->arrivals) && s_->arrivals.fd == fd) return;
+  ev_io_stop(loop_, &s_->arrivals);
+  if (fd < 0) return;
+  ev_io_set(&s_->arrivals, fd, EV_READ);
+  ev_io_start(loop_, &s_->arrivals);
 }
 
 void Spooler::run_one(ClaimedJob& claimed) {
@@ -171,16 +176,16 @@ void Spooler::run_one(ClaimedJob& claimed) {
   if (slot) slot->request_started_ms.store(0, std::memory_order_relaxed);
   try {
     if (outcome.done) {
-      s_->queue.done(claimed);
+      s_->jobs->done(claimed);
     } else if (name.attempt + 1 >= options_.max_attempts) {
       spdlog::error("job {} failed on attempt {} of {}; moved to failed/:\n{}", name.id, name.attempt + 1,
                     options_.max_attempts, outcome.error);
-      s_->queue.fail(claimed, outcome.error);
+      s_->jobs->fail(claimed, outcome.error);
     } else {
       Duration delay = outcome.retry_after.value_or(retry_backoff(options_.retry_delay, name.attempt + 1));
       spdlog::warn("job {} failed on attempt {} of {}; retrying in {}:\n{}", name.id, name.attempt + 1,
                    options_.max_attempts, format_duration(delay), outcome.error);
-      s_->queue.retry(claimed, wall_clock_ms() + delay.count(), outcome.error);
+      s_->jobs->retry(claimed, wall_clock_ms() + delay.count(), outcome.error);
     }
   } catch (const std::exception& e) {
     // The job stays in the claim area; the master returns it to the queue

@@ -1,14 +1,16 @@
 #pragma once
 // A spooler process: runs the vassal's job handler on queued jobs, one at a
-// time, until told to stop. Jobs are found without polling: inotify on
-// queue/ wakes it when one arrives, a timer when a delayed one comes due.
-// Each job is claimed by rename (exactly one spooler wins it), then done,
-// retried with exponential backoff, or moved to failed/ after max_attempts.
+// time, until told to stop, from any JobConsumer (spooler/job_queue.hpp).
+// Jobs are found without polling: the backend's wake-up (inotify on queue/,
+// a Redis notification) says one arrived, a timer when a delayed one comes
+// due. Each job is claimed by exactly one consumer, then done, retried with
+// exponential backoff, or moved to failed after max_attempts.
 //
 // Signals: TERM stops after the job in hand; INT and QUIT end the process at
 // once (its claimed job goes back to the queue through the master).
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/exit_code.hpp"
@@ -22,8 +24,9 @@ namespace suz {
 
 struct SpoolerOptions {
   int id = 1;
-  std::filesystem::path dir;   // the spool
-  std::string owner;           // this process's claim area, claimed/OWNER
+  std::string where;           // the spool: a directory or a Redis URL
+  std::string owner;           // this process's name as a claimer, unique on the spool
+  Duration visibility_timeout = std::chrono::seconds(60);  // Redis: a claim not kept alive expires
   int siblings = 1;            // spooler processes of this vassal, this one included
   int max_attempts = 5;
   Duration retry_delay = std::chrono::seconds(5);
@@ -49,8 +52,9 @@ class Spooler {
 
  private:
   friend struct SpoolerCallbacks;
-  void work();     // one job, if one is due
-  void schedule(); // idle again: sleep until a job arrives or comes due
+  void work();     // a few jobs, if some are due
+  void sleep_until(std::optional<std::int64_t> wake_at);  // idle: until an arrival, or then
+  void watch_arrivals();
   void run_one(struct ClaimedJob& claimed);
 
   AppPlugin& plugin_;

@@ -54,7 +54,7 @@ struct PythonPlugin::State {
 
 PythonPlugin::PythonPlugin(const VassalConfig& config)
     : s_(std::make_unique<State>(State{config, {}, {}, {}, {}, {}, {}})) {
-  if (!config.spooler.dir.empty() && config.spooler.dir.find("://") == std::string::npos) set_spool_dir(config.spooler.dir);
+  if (!config.spooler.dir.empty()) set_spool_dir(config.spooler.dir);
   if (!config.app.module.empty()) s_->apps.push_back({"", config.app.module, config.app.interpreter});
   for (const MountConfig& m : config.mounts)
     s_->apps.push_back({m.path == "/" ? "" : m.path, m.module, m.interpreter});

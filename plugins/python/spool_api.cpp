@@ -5,7 +5,7 @@
 #include <system_error>
 
 #include "plugins/python/gil.hpp"
-#include "spooler/directory_queue.hpp"
+#include "spooler/job_queue.hpp"
 
 namespace suz::python {
 
@@ -16,16 +16,17 @@ std::string& spool_dir() {
   return dir;
 }
 
-// One queue per process, used only with the GIL held (the GIL, unlike any
-// lock of ours, is made sane by CPython in a forked child). A queue's group
-// commit state belongs to the process that made it: a child forked while a
-// parent thread was mid-sync would wait forever for a leader that is not
-// there. So a child makes its own, and the parent's copy is left alone.
-DirectoryQueue& queue_of_this_process() {
+// One queue per process, looked up only with the GIL held (the GIL, unlike
+// any lock of ours, is made sane by CPython in a forked child). A queue's
+// state belongs to the process that made it: a child forked while a parent
+// thread was mid-sync would wait forever for a group commit leader that is
+// not there, and would share the parent's Redis connections. So a child
+// makes its own, and the parent's copy is left alone.
+JobQueue& queue_of_this_process() {
   static pid_t owner = 0;
-  static DirectoryQueue* queue = nullptr;
+  static JobQueue* queue = nullptr;
   if (owner != ::getpid()) {
-    queue = new DirectoryQueue(spool_dir());  // deliberately never freed: see above
+    queue = open_queue(spool_dir()).release();  // deliberately never freed: see above
     owner = ::getpid();
   }
   return *queue;
@@ -78,8 +79,8 @@ bool push_unlocked(Push push) {
     return false;
   }
   try {
-    DirectoryQueue& queue = queue_of_this_process();
-    GilRelease unlocked;  // the push waits for a disk flush
+    JobQueue& queue = queue_of_this_process();
+    GilRelease unlocked;  // the push waits for a disk flush or Redis
     push(queue);
     return true;
   } catch (const std::system_error& e) {
@@ -102,7 +103,7 @@ PyObject* spool_job(PyObject*, PyObject* args) {
   JobSpec spec;
   if (!to_spec(args, spec)) return nullptr;
   std::string id;
-  if (!push_unlocked([&](DirectoryQueue& q) { id = q.push(spec); })) return nullptr;
+  if (!push_unlocked([&](JobQueue& q) { id = q.push(spec); })) return nullptr;
   return text(id);
 }
 
@@ -113,7 +114,7 @@ PyObject* spool_jobs(PyObject*, PyObject* specs) {
   for (std::size_t i = 0; i < all.size(); ++i)
     if (!to_spec(PySequence_Fast_GET_ITEM(seq.get(), static_cast<Py_ssize_t>(i)), all[i])) return nullptr;
   std::vector<std::string> ids;
-  if (!all.empty() && !push_unlocked([&](DirectoryQueue& q) { ids = q.push_all(all); })) return nullptr;
+  if (!all.empty() && !push_unlocked([&](JobQueue& q) { ids = q.push_all(all); })) return nullptr;
   Ref list(PyList_New(static_cast<Py_ssize_t>(ids.size())));
   if (!list) return nullptr;
   for (std::size_t i = 0; i < ids.size(); ++i) {

@@ -21,6 +21,7 @@
 #include "spooler/directory_queue.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/spool_jobs.hpp"
 #include "tests/support/vassal.hpp"
 
 namespace suz::test {
@@ -28,73 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Ran {
-  std::string event, n, id;
-  int attempt = 0;
-  int spooler = 0;
-  pid_t pid = 0;
-  double time = 0;
-};
-
-std::vector<Ran> read_out(const fs::path& out) {
-  std::vector<Ran> lines;
-  std::ifstream in(out);
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream s(line);
-    Ran r;
-    if (s >> r.event >> r.n >> r.id >> r.attempt >> r.spooler >> r.pid >> r.time) lines.push_back(r);
-  }
-  return lines;
-}
-
-std::size_t count_event(const fs::path& out, const std::string& event) {
-  std::size_t n = 0;
-  for (const Ran& r : read_out(out)) n += r.event == event;
-  return n;
-}
-
-// Polls (every 10 ms) until done() or the timeout: what the test waits for is
-// work other processes do, reported only through files.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
-// A vassal running tasks.py's handler on `spool`; with serve, also its WSGI
-// app (GET /spool) on one worker of four threads.
-std::string spooler_vassal(const fs::path& spool, int processes, const std::string& more = "", bool serve = true) {
-  std::string toml = "[app]\nchdir = \"@APPS@\"\n";
-  if (serve) toml += "module = \"tasks:application\"\n[server]\nhttp = [\"127.0.0.1:0\"]\nworkers = 1\nthreads = 4\n";
-  toml += "[spooler]\ndir = \"" + spool.string() + "\"\nprocesses = " + std::to_string(processes) +
-          "\nhandler = \"tasks:handle\"\nretry_delay = \"10ms\"\n" + more;
-  return toml;
-}
-
-// Waits until the master says every child runs.
-void wait_running(VassalUnderTest& v) {
-  ASSERT_TRUE(v.process().wait_for_line("every worker and spooler running", 30s)) << v.process().output();
-}
-
 std::vector<JobEntry> jobs_in(const fs::path& spool, JobState state) { return DirectoryQueue(spool).list(state); }
-
-std::string push_cli(const fs::path& spool, std::vector<std::string> args) {
-  args.insert(args.begin(), {program("spooler"), "push", spool.string()});
-  RunResult r = run(args);
-  EXPECT_EQ(r.exit_code(), 0) << r.err;
-  return r.out.substr(0, r.out.find('\n'));
-}
-
-std::string get(int port, const std::string& target) {
-  HttpClient c(port);
-  c.send("GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  auto r = c.receive(60s);
-  if (!r || r->status != 200) return "";
-  return r->body;
-}
 
 TEST(Spooler, ten_thousand_jobs_from_the_cli_and_python_all_run_exactly_once) {
   TempDir dir;

@@ -1,0 +1,83 @@
+#pragma once
+// One connection to the Redis server of a spool (hiredis, blocking, with
+// timeouts), connected on first use and again after any I/O error: a Redis
+// that restarts costs the commands in flight, not the connection's owner.
+//
+// Failures are std::system_error: the connection's errno (ECONNREFUSED,
+// ETIMEDOUT, ECONNRESET for a closed connection, EPROTO for an error reply),
+// with a message naming the URL (never its password) and what Redis said.
+// So the app's spool() raises ConnectionRefusedError, TimeoutError...
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "core/redis_url.hpp"
+
+struct redisContext;
+struct redisReply;
+
+namespace suz {
+
+// A std::system_error whose what() is the message as given (no ": strerror"
+// appended: the message says it already).
+class RedisError : public std::system_error {
+ public:
+  RedisError(int err, std::string message)
+      : std::system_error(err, std::generic_category()), message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
+struct RedisReplyFree {
+  void operator()(redisReply* r) const;
+};
+using RedisReply = std::unique_ptr<redisReply, RedisReplyFree>;
+
+// A Lua script, loaded into the server once per connection.
+struct RedisScript {
+  const char* name;    // for messages
+  const char* source;
+};
+
+class RedisConnection {
+ public:
+  RedisConnection(RedisUrl url, std::chrono::milliseconds timeout);
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  const RedisUrl& url() const { return url_; }
+
+  // Connects (AUTH, SELECT, scripts loaded) unless connected. Throws.
+  void connect();
+  bool connected() const { return ctx_ != nullptr; }
+  void disconnect();
+  int fd() const;  // -1 when not connected
+
+  // One command; an error reply throws too. Throws std::system_error.
+  RedisReply command(const std::vector<std::string>& argv);
+  // EVALSHA of a script this connection loaded (once more after NOSCRIPT).
+  RedisReply run(const RedisScript& script, const std::vector<std::string>& args);
+
+  // For a subscription: one read of what the socket has (call only when
+  // fd() is readable, it blocks otherwise), then every whole message
+  // received. Throws, and disconnects, on EOF or an I/O error.
+  std::vector<RedisReply> read_pushed();
+
+ private:
+  [[noreturn]] void fail(const std::string& doing);
+  RedisReply checked(redisReply* reply, const std::string& doing);
+  std::string sha_of(const RedisScript& script);
+
+  RedisUrl url_;
+  std::chrono::milliseconds timeout_;
+  redisContext* ctx_ = nullptr;
+  std::vector<std::pair<const RedisScript*, std::string>> shas_;
+};
+
+}  // namespace suz

@@ -1,0 +1,142 @@
+#include "spooler/redis_consumer.hpp"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <system_error>
+#include <thread>
+
+#include "spooler/redis_queue.hpp"
+#include "spooler/redis_scripts.hpp"
+
+namespace suz {
+
+namespace {
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+
+std::string str(const redisReply* r) {
+  return r && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string();
+}
+}  // namespace
+
+RedisConsumer::RedisConsumer(RedisUrl url, const ConsumerOptions& options)
+    : url_(url), options_(options), commands_(url, std::chrono::seconds(5)), wake_(url, std::chrono::seconds(5)) {
+  subscribed();
+}
+
+void RedisConsumer::down(const std::exception& e) {
+  backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(kMaxBackoff, backoff_ * 2);
+  next_try_ = std::chrono::steady_clock::now() + backoff_;
+  if (!down_) spdlog::error("{}; retrying until it answers", e.what());
+  down_ = true;
+}
+
+void RedisConsumer::up() {
+  if (down_) spdlog::warn("{}: connected again", url_.str());
+  down_ = false;
+  backoff_ = std::chrono::milliseconds(0);
+}
+
+bool RedisConsumer::subscribed() {
+  if (wake_.connected()) return true;
+  if (std::chrono::steady_clock::now() < next_try_) return false;
+  try {
+    wake_.command({"SUBSCRIBE", prefix() + "wake"});
+    return true;
+  } catch (const std::system_error& e) {
+    wake_.disconnect();
+    down(e);
+    return false;
+  }
+}
+
+void RedisConsumer::on_wake() {
+  try {
+    wake_.read_pushed();  // what they say does not matter: look again
+  } catch (const std::system_error& e) {
+    down(e);  // the next claim resubscribes
+  }
+}
+
+std::optional<ClaimedJob> RedisConsumer::claim(std::int64_t now_ms, std::optional<std::int64_t>* wake_at_ms) {
+  wake_at_ms->reset();
+  auto retry_later = [&] {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_try_ - std::chrono::steady_clock::now());
+    *wake_at_ms = now_ms + std::max<std::int64_t>(1, wait.count());
+    return std::nullopt;
+  };
+  // Subscribed before claiming: a job pushed between the two still wakes us.
+  if (!subscribed()) return retry_later();
+  for (;;) {
+    RedisReply r;
+    try {
+      r = commands_.run(redis_scripts::kClaim,
+                        {prefix(), options_.owner, std::to_string(options_.visibility_timeout.count())});
+    } catch (const std::system_error& e) {
+      down(e);
+      return retry_later();
+    }
+    up();
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) return std::nullopt;
+    if (r->elements == 1) {
+      *wake_at_ms = now_ms + r->element[0]->integer;
+      return std::nullopt;
+    }
+    std::string id = str(r->element[0]);
+    JobName name = redis_job_name(id, str(r->element[2]), str(r->element[3]), str(r->element[4]));
+    auto job = decode_job(name, std::string_view(r->element[1]->str, r->element[1]->len));
+    if (!job) {
+      // Not a job we can read (written by something else): aside to
+      // failed with the reason, never run, never dropped.
+      std::string why = "not a job: " + job.error();
+      if (options_.on_corrupt) options_.on_corrupt(url_.str() + " job " + id, why);
+      settle(redis_scripts::kFail, {prefix(), options_.owner, id, why});
+      continue;
+    }
+    job->last_error = str(r->element[5]);
+    ClaimedJob claimed;
+    claimed.job = std::move(*job);
+    return claimed;
+  }
+}
+
+void RedisConsumer::settle(const RedisScript& script, std::vector<std::string> args) {
+  auto give_up = std::chrono::steady_clock::now() + options_.visibility_timeout / 2;
+  auto pause = kFirstBackoff;
+  for (;;) {
+    try {
+      commands_.run(script, args);
+      up();
+      return;
+    } catch (const std::system_error& e) {
+      // An error reply is not going to change; a lost connection may.
+      if (e.code().value() == EPROTO || std::chrono::steady_clock::now() + pause > give_up) throw;
+      down(e);
+      std::this_thread::sleep_for(pause);
+      pause = std::min(kMaxBackoff, pause * 2);
+    }
+  }
+}
+
+void RedisConsumer::done(const ClaimedJob& job) { settle(redis_scripts::kDone, {prefix(), options_.owner, job.job.name.id}); }
+
+void RedisConsumer::retry(const ClaimedJob& job, std::int64_t at_ms, const std::string& error) {
+  std::int64_t delay = std::max<std::int64_t>(0, at_ms - wall_clock_ms());
+  settle(redis_scripts::kRetry, {prefix(), options_.owner, job.job.name.id, std::to_string(delay), error});
+}
+
+void RedisConsumer::fail(const ClaimedJob& job, const std::string& error) {
+  settle(redis_scripts::kFail, {prefix(), options_.owner, job.job.name.id, error});
+}
+
+std::size_t RedisConsumer::waiting() const {
+  try {
+    RedisReply r = commands_.command({"ZCARD", "suz:{" + url_.queue + "}:ready"});
+    return static_cast<std::size_t>(r->integer);
+  } catch (const std::system_error&) {
+    return 0;
+  }
+}
+
+}  // namespace suz

@@ -1,0 +1,70 @@
+#include "tests/support/spool_jobs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace suz::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::vector<Ran> read_out(const fs::path& out) {
+  std::vector<Ran> lines;
+  std::ifstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream s(line);
+    Ran r;
+    if (s >> r.event >> r.n >> r.id >> r.attempt >> r.spooler >> r.pid >> r.time) lines.push_back(r);
+  }
+  return lines;
+}
+
+std::size_t count_event(const fs::path& out, const std::string& event) {
+  std::size_t n = 0;
+  for (const Ran& r : read_out(out)) n += r.event == event;
+  return n;
+}
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+std::string spooler_vassal(const std::string& spool, int processes, const std::string& more, bool serve) {
+  std::string toml = "[app]\nchdir = \"@APPS@\"\n";
+  if (serve) toml += "module = \"tasks:application\"\n[server]\nhttp = [\"127.0.0.1:0\"]\nworkers = 1\nthreads = 4\n";
+  toml += "[spooler]\ndir = \"" + spool + "\"\nprocesses = " + std::to_string(processes) +
+          "\nhandler = \"tasks:handle\"\nretry_delay = \"10ms\"\n" + more;
+  return toml;
+}
+
+void wait_running(VassalUnderTest& v) {
+  ASSERT_TRUE(v.process().wait_for_line("every worker and spooler running", 30s)) << v.process().output();
+}
+
+std::string push_cli(const std::string& spool, std::vector<std::string> args) {
+  args.insert(args.begin(), {program("spooler"), "push", spool});
+  RunResult r = run(args);
+  EXPECT_EQ(r.exit_code(), 0) << r.err;
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+std::string get(int port, const std::string& target) {
+  HttpClient c(port);
+  c.send("GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  auto r = c.receive(60s);
+  if (!r || r->status != 200) return "";
+  return r->body;
+}
+
+}  // namespace suz::test
