@@ -25,6 +25,15 @@ RedisConsumer::RedisConsumer(RedisUrl url, const ConsumerOptions& options)
   subscribed();
 }
 
+RedisConsumer::~RedisConsumer() {
+  if (unacknowledged_.empty()) return;
+  try {
+    settle(redis_scripts::kDone, {prefix(), options_.owner, unacknowledged_});
+  } catch (const std::exception& e) {
+    spdlog::error("job {}: cannot acknowledge it ({}); it will run again", unacknowledged_, e.what());
+  }
+}
+
 void RedisConsumer::down(const std::exception& e) {
   backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(kMaxBackoff, backoff_ * 2);
   next_try_ = std::chrono::steady_clock::now() + backoff_;
@@ -71,8 +80,10 @@ std::optional<ClaimedJob> RedisConsumer::claim(std::int64_t now_ms, std::optiona
   for (;;) {
     RedisReply r;
     try {
-      r = commands_.run(redis_scripts::kClaim,
-                        {prefix(), options_.owner, std::to_string(options_.visibility_timeout.count())});
+      std::vector<std::string> args{prefix(), options_.owner, std::to_string(options_.visibility_timeout.count())};
+      if (!unacknowledged_.empty()) args.push_back(unacknowledged_);
+      r = commands_.run(redis_scripts::kClaim, args);
+      unacknowledged_.clear();
     } catch (const std::system_error& e) {
       down(e);
       return retry_later();
@@ -119,7 +130,10 @@ void RedisConsumer::settle(const RedisScript& script, std::vector<std::string> a
   }
 }
 
-void RedisConsumer::done(const ClaimedJob& job) { settle(redis_scripts::kDone, {prefix(), options_.owner, job.job.name.id}); }
+void RedisConsumer::done(const ClaimedJob& job) {
+  if (!unacknowledged_.empty()) settle(redis_scripts::kDone, {prefix(), options_.owner, unacknowledged_});
+  unacknowledged_ = job.job.name.id;
+}
 
 void RedisConsumer::retry(const ClaimedJob& job, std::int64_t at_ms, const std::string& error) {
   std::int64_t delay = std::max<std::int64_t>(0, at_ms - wall_clock_ms());

@@ -15,6 +15,7 @@ namespace suz {
 class RedisConsumer final : public JobConsumer {
  public:
   RedisConsumer(RedisUrl url, const ConsumerOptions& options);
+  ~RedisConsumer() override;  // sends a finished job's acknowledgement still held
 
   int wake_fd() const override { return wake_.fd(); }
   void on_wake() override;
@@ -37,6 +38,10 @@ class RedisConsumer final : public JobConsumer {
   ConsumerOptions options_;
   mutable RedisConnection commands_;
   RedisConnection wake_;
+  // done() is sent with the next claim (the spooler always asks for one
+  // right after), or when this goes. Dying in between runs the job again:
+  // the same as dying just before acknowledging it.
+  std::string unacknowledged_;
   bool down_ = false;
   std::chrono::milliseconds backoff_{0};
   std::chrono::steady_clock::time_point next_try_{};
