@@ -24,6 +24,7 @@ import tempfile
 import time
 
 import common
+from spooler import get  # bench/spooler.py
 
 SPOOLER = os.path.join(common.ROOT, "build", "bin", "spooler")
 
@@ -83,16 +84,6 @@ def process_rate(spool, work, jobs, processes):
         return jobs / (end - first)
     finally:
         s.stop()
-
-
-def get(port, path):
-    import http.client
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    c.request("GET", path)
-    r = c.getresponse()
-    r.read()
-    c.close()
-    return r.status
 
 
 def enqueue_rate(spool, work, total, per_request=50, clients=8):

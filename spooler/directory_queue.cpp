@@ -124,6 +124,11 @@ DirectoryQueue::DirectoryQueue(fs::path dir) : dir_(std::move(dir)) {
     if (ec) throw std::system_error(ec, "cannot create " + (dir_ / sub).string());
   }
   syncs_ = std::make_unique<Syncs>(dir_ / "queue");
+  // Read now, not on the first push: a push runs without the GIL, so in a
+  // vassal master it can overlap a fork, and a child forked mid-way through
+  // a static's first initialisation would wait on its guard forever. This
+  // constructor runs with the GIL held (or before any fork).
+  boot_id();
 }
 
 DirectoryQueue::~DirectoryQueue() = default;

@@ -123,28 +123,7 @@ TEST(SpoolerRedis, a_job_that_always_raises_ends_in_failed_and_the_cli_shows_and
 TEST(SpoolerRedis, two_vassals_on_one_queue_never_run_a_job_twice_at_once_and_lose_none) {
   RedisServer redis;
   TempDir dir;
-  fs::path out = dir.path() / "out";
-  VassalUnderTest a(spooler_vassal(redis.url(), 2, "", false), 0, "host-a");
-  VassalUnderTest b(spooler_vassal(redis.url(), 2, "", false), 0, "host-b");
-  wait_running(a);
-  wait_running(b);
-  std::string batch;
-  for (int i = 0; i < 400; ++i) batch += R"({"args": {"n": ")" + std::to_string(i) + "\"}}\n";
-  ASSERT_EQ(run({program("spooler"), "push", redis.url(), "--jobs", dir.write("j", batch).string(),
-                 "out=" + out.string(), "kind=exclusive", "seconds=0.002"})
-                .exit_code(),
-            0);
-  ASSERT_TRUE(eventually([&] { return count_event(out, "done") == 400; }, 60s));
-  std::map<std::string, int> runs;
-  std::set<pid_t> pids;
-  for (const Ran& r : read_out(out)) {
-    runs[r.n]++;
-    pids.insert(r.pid);
-  }
-  EXPECT_EQ(count_event(out, "overlap"), 0u);
-  EXPECT_EQ(runs.size(), 400u);
-  for (const auto& [n, count] : runs) EXPECT_EQ(count, 1) << n;
-  EXPECT_GE(pids.size(), 3u) << "spoolers of both vassals ran jobs";
+  two_vassals_share_a_spool_without_overlap(redis.url(), dir);
 }
 
 // A spooler killed mid-job: its own master returns the job at once. A whole

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -65,6 +67,31 @@ std::string get(int port, const std::string& target) {
   auto r = c.receive(60s);
   if (!r || r->status != 200) return "";
   return r->body;
+}
+
+void two_vassals_share_a_spool_without_overlap(const std::string& spool, const TempDir& dir) {
+  fs::path out = dir.path() / "out";
+  VassalUnderTest a(spooler_vassal(spool, 2, "", false), 0, "left");
+  VassalUnderTest b(spooler_vassal(spool, 2, "", false), 0, "right");
+  wait_running(a);
+  wait_running(b);
+  std::string batch;
+  for (int i = 0; i < 400; ++i) batch += R"({"args": {"n": ")" + std::to_string(i) + "\"}}\n";
+  ASSERT_EQ(run({program("spooler"), "push", spool, "--create", "--jobs", dir.write("j", batch).string(),
+                 "out=" + out.string(), "kind=exclusive", "seconds=0.002"})
+                .exit_code(),
+            0);
+  ASSERT_TRUE(eventually([&] { return count_event(out, "done") == 400; }, 60s));
+  std::map<std::string, int> runs;
+  std::set<pid_t> pids;
+  for (const Ran& r : read_out(out)) {
+    runs[r.n]++;
+    pids.insert(r.pid);
+  }
+  EXPECT_EQ(count_event(out, "overlap"), 0u);
+  EXPECT_EQ(runs.size(), 400u);
+  for (const auto& [n, count] : runs) EXPECT_EQ(count, 1) << n;
+  EXPECT_GE(pids.size(), 3u) << "spoolers of both vassals ran jobs";
 }
 
 }  // namespace suz::test

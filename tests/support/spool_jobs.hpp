@@ -44,4 +44,9 @@ std::string push_cli(const std::string& spool, std::vector<std::string> args);
 // The body of GET target on port, or "" unless it answered 200.
 std::string get(int port, const std::string& target);
 
+// Two vassals (two spoolers each) on one spool, 400 jobs that notice when
+// another run of the same job overlaps them: each runs once, none
+// overlaps, and spoolers of both vassals take part. dir: for the out file.
+void two_vassals_share_a_spool_without_overlap(const std::string& spool, const TempDir& dir);
+
 }  // namespace suz::test
