@@ -133,8 +133,10 @@ struct ConsumerOptions {
 // "redis://..." or "redis+unix://..." (spooler/redis_url.hpp), else a
 // directory. Throw std::system_error or std::invalid_argument naming it.
 bool is_redis_url(const std::string& where);
+// timeout: for one call to Redis (connecting, or waiting for a reply).
 std::unique_ptr<JobQueue> open_queue(const std::string& where,
-                                     std::chrono::milliseconds visibility_timeout = std::chrono::seconds(60));
+                                     std::chrono::milliseconds visibility_timeout = std::chrono::seconds(60),
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(2));
 std::unique_ptr<JobConsumer> open_consumer(const std::string& where, const ConsumerOptions& options);
 
 }  // namespace suz

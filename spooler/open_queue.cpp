@@ -20,8 +20,9 @@ RedisUrl redis_url(const std::string& where) {
 
 bool is_redis_url(const std::string& where) { return looks_like_redis_url(where); }
 
-std::unique_ptr<JobQueue> open_queue(const std::string& where, std::chrono::milliseconds visibility_timeout) {
-  if (is_redis_url(where)) return std::make_unique<RedisQueue>(redis_url(where), visibility_timeout);
+std::unique_ptr<JobQueue> open_queue(const std::string& where, std::chrono::milliseconds visibility_timeout,
+                                     std::chrono::milliseconds timeout) {
+  if (is_redis_url(where)) return std::make_unique<RedisQueue>(redis_url(where), visibility_timeout, timeout);
   return std::make_unique<DirectoryQueue>(where);
 }
 

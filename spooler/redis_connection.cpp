@@ -58,6 +58,7 @@ void RedisConnection::fail(const std::string& doing) {
   if (err == ETIMEDOUT || (ctx_ && ctx_->err == REDIS_ERR_IO && saved == EAGAIN)) {
     err = ETIMEDOUT;
     why = "no answer within " + std::to_string(timeout_.count()) + " ms";
+    unreachable_ = true;
   }
   disconnect();
   throw RedisError(err, url_.str() + ": " + doing + ": " + why);
@@ -69,7 +70,10 @@ void RedisConnection::connect() {
   timeval tv = to_timeval(timeout_);
   ctx_ = url_.unix_path.empty() ? redisConnectWithTimeout(url_.host.c_str(), url_.port, tv)
                                 : redisConnectUnixWithTimeout(url_.unix_path.c_str(), tv);
-  if (!ctx_ || ctx_->err) fail("cannot connect");
+  if (!ctx_ || ctx_->err) {
+    unreachable_ = true;
+    fail("cannot connect");
+  }
   if (redisSetTimeout(ctx_, tv) != REDIS_OK) fail("cannot set a timeout");
   if (url_.unix_path.empty()) redisEnableKeepAlive(ctx_);
   if (!url_.password.empty()) {
@@ -93,6 +97,7 @@ RedisReply RedisConnection::checked(redisReply* reply, const std::string& doing)
 }
 
 RedisReply RedisConnection::command(const std::vector<std::string>& argv) {
+  unreachable_ = false;
   connect();
   std::vector<size_t> lengths;
   auto p = pointers(argv, lengths);

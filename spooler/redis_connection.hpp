@@ -58,6 +58,10 @@ class RedisConnection {
   bool connected() const { return ctx_ != nullptr; }
   void disconnect();
   int fd() const;  // -1 when not connected
+  // The last call failed to connect or timed out (rather than being refused
+  // by Redis or losing a connection that had worked): worth not retrying
+  // at once. Cleared by the next call that succeeds.
+  bool unreachable() const { return unreachable_; }
 
   // One command; an error reply throws too. Throws std::system_error.
   RedisReply command(const std::vector<std::string>& argv);
@@ -77,6 +81,7 @@ class RedisConnection {
   RedisUrl url_;
   std::chrono::milliseconds timeout_;
   redisContext* ctx_ = nullptr;
+  bool unreachable_ = false;
   std::vector<std::pair<const RedisScript*, std::string>> shas_;
 };
 

@@ -48,6 +48,12 @@ class RedisQueue::Lease {
  public:
   explicit Lease(const RedisQueue& q) : q_(q) {
     std::lock_guard<std::mutex> lock(q_.mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (now < q_.retry_at_)
+      throw RedisError(q_.last_errno_,
+                       q_.last_error_ + " (not retried for another " +
+                           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(q_.retry_at_ - now).count()) +
+                           " ms)");
     if (!q_.idle_.empty()) {
       c_ = std::move(q_.idle_.back());
       q_.idle_.pop_back();
@@ -55,11 +61,32 @@ class RedisQueue::Lease {
     if (!c_) c_ = std::make_unique<RedisConnection>(q_.url_, q_.timeout_);
   }
   ~Lease() {
-    if (!c_->connected()) return;
     std::lock_guard<std::mutex> lock(q_.mutex_);
+    if (c_->unreachable()) {
+      q_.backoff_ = q_.backoff_.count() == 0 ? std::chrono::milliseconds(100)
+                                             : std::min<std::chrono::milliseconds>(q_.backoff_ * 2, std::chrono::seconds(2));
+      q_.retry_at_ = std::chrono::steady_clock::now() + q_.backoff_;
+      return;
+    }
+    if (!c_->connected()) return;
+    q_.backoff_ = std::chrono::milliseconds(0);
     q_.idle_.push_back(std::move(c_));
   }
-  RedisConnection* operator->() { return c_.get(); }
+  // Runs f(connection); a failure to reach Redis is remembered for the
+  // message of the calls it turns away.
+  template <class F>
+  auto operator()(F f) {
+    try {
+      return f(*c_);
+    } catch (const std::system_error& e) {
+      if (c_->unreachable()) {
+        std::lock_guard<std::mutex> lock(q_.mutex_);
+        q_.last_error_ = e.what();
+        q_.last_errno_ = e.code().value();
+      }
+      throw;
+    }
+  }
 
  private:
   const RedisQueue& q_;
@@ -72,7 +99,7 @@ RedisQueue::RedisQueue(RedisUrl url, std::chrono::milliseconds visibility_timeou
 RedisReply RedisQueue::run(const RedisScript& script, std::vector<std::string> args) const {
   args.insert(args.begin(), prefix());
   Lease c(*this);
-  return c->run(script, args);
+  return c([&](RedisConnection& r) { return r.run(script, args); });
 }
 
 std::vector<std::string> RedisQueue::push_all(const std::vector<JobSpec>& specs) {
@@ -96,9 +123,9 @@ std::vector<std::string> RedisQueue::push_all(const std::vector<JobSpec>& specs)
   // happened; pushing the same ids again is harmless (the same hash, the
   // same set member), so one more try on a fresh connection settles it.
   for (int attempt = 0;; ++attempt) {
-    Lease c(*this);
     try {
-      c->run(redis_scripts::kPush, args);
+      Lease c(*this);
+      c([&](RedisConnection& r) { return r.run(redis_scripts::kPush, args); });
       return ids;
     } catch (const std::system_error& e) {
       bool was_connected_then_broke = e.code().value() == ECONNRESET || e.code().value() == ETIMEDOUT;
@@ -164,7 +191,7 @@ std::size_t RedisQueue::count(JobState state) const {
   for (const char* set : state == JobState::kClaimed  ? std::vector<const char*>{"claimed"}
                          : state == JobState::kFailed ? std::vector<const char*>{"failed"}
                                                       : std::vector<const char*>{"ready", "delayed"})
-    n += static_cast<std::size_t>(c->command({"ZCARD", prefix() + set})->integer);
+    n += static_cast<std::size_t>(c([&](RedisConnection& rc) { return rc.command({"ZCARD", prefix() + set}); })->integer);
   return n;
 }
 
@@ -180,7 +207,7 @@ std::optional<JobEntry> RedisQueue::find(const std::string& id) const {
 
 Result<Job> RedisQueue::read(const JobEntry& entry) const {
   Lease c(*this);
-  RedisReply r = c->command({"HMGET", prefix() + "job:" + entry.name.id, "d", "e"});
+  RedisReply r = c([&](RedisConnection& rc) { return rc.command({"HMGET", prefix() + "job:" + entry.name.id, "d", "e"}); });
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING)
     return unexpected(std::string("no such job"));
   auto job = decode_job(entry.name, std::string_view(r->element[0]->str, r->element[0]->len));
@@ -190,7 +217,7 @@ Result<Job> RedisQueue::read(const JobEntry& entry) const {
 
 std::optional<std::string> RedisQueue::failure(const JobEntry& entry) const {
   Lease c(*this);
-  RedisReply r = c->command({"HGET", prefix() + "job:" + entry.name.id, "f"});
+  RedisReply r = c([&](RedisConnection& rc) { return rc.command({"HGET", prefix() + "job:" + entry.name.id, "f"}); });
   if (r->type != REDIS_REPLY_STRING) return std::nullopt;
   return str(r.get());
 }

@@ -53,6 +53,13 @@ class RedisQueue final : public JobQueue {
   std::chrono::milliseconds timeout_;
   mutable std::mutex mutex_;
   mutable std::vector<std::unique_ptr<RedisConnection>> idle_;
+  // After Redis could not be reached, calls fail at once for a while (0.1 s,
+  // doubling to 2 s) instead of each waiting out a connect timeout: a
+  // request's spool() and the master's loop are not held up by a partition.
+  mutable std::chrono::steady_clock::time_point retry_at_{};
+  mutable std::chrono::milliseconds backoff_{0};
+  mutable std::string last_error_;
+  mutable int last_errno_ = 0;
 };
 
 // The fields of a job hash that make its JobName (shared with the consumer).

@@ -281,7 +281,11 @@ bool Master::open_spool() {
   const SpoolerConfig& c = config_.spooler;
   if (c.dir.empty() || c.processes == 0) return true;
   try {
-    spool_ = open_queue(c.dir, std::chrono::duration_cast<std::chrono::milliseconds>(c.visibility_timeout));
+    // Short calls: the master's loop waits for them. After a failure to
+    // reach Redis, calls fail at once for up to 2 s (RedisQueue), so a
+    // partitioned Redis costs the loop at most this every few seconds.
+    spool_ = open_queue(c.dir, std::chrono::duration_cast<std::chrono::milliseconds>(c.visibility_timeout),
+                        std::chrono::milliseconds(300));
     spool_->on_corrupt = [](const std::string& where, const std::string& why) {
       spdlog::error("{}: {}; moved aside", where, why);
     };
