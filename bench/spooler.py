@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The spooler side by side with uWSGI's, in one run.
 
-    bench/spooler.py [--jobs 20000] [--enqueue 10000] [--where DIR]
+    bench/spooler.py [--jobs 20000] [--enqueue 10000] [--rounds 5] [--where DIR]
 
 For each: how fast 1 and 2 spooler processes run N trivial jobs queued
 beforehand (from the first job to an empty spool; for uWSGI once with its
@@ -166,14 +166,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=20000)
     ap.add_argument("--enqueue", type=int, default=10000)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="enqueue rounds, Suzerain and uWSGI in turn (this VM's disk drifts between phases)")
     ap.add_argument("--where", default=None, help="parent directory of the spools (default: the temp dir)")
     args = ap.parse_args()
     global WHERE
     WHERE = args.where
     common.require("uwsgi", common.VASSAL, SPOOLER)
-    results = {}
+    results = {"suzerain": {}, "uwsgi": {}}
     for server in ("suzerain", "uwsgi"):
-        r = results[server] = {}
+        r = results[server]
         for processes in (1, 2):
             r["process_%d" % processes] = process_rate(server, args.jobs, processes)
             print("%-8s process, %d spooler(s): %8.0f jobs/s" % (server, processes, r["process_%d" % processes]), flush=True)
@@ -182,11 +184,28 @@ def main():
                 r[key] = process_rate(server, args.jobs, processes, flushed=False)
                 print("%-8s process, %d spooler(s): %8.0f jobs/s (job files still in the page cache)"
                       % (server, processes, r[key]), flush=True)
-        r["enqueue"] = enqueue_rate(server, args.enqueue)
-        print("%-8s enqueue from requests:  %8.0f jobs/s" % (server, r["enqueue"]), flush=True)
-        if server == "suzerain":
-            r["enqueue_many"] = enqueue_rate(server, args.enqueue, many=True)
-            print("%-8s enqueue with spool_many: %8.0f jobs/s" % (server, r["enqueue_many"]), flush=True)
+    # Enqueueing is bound by the disk's flushes, whose cost drifts by 2x
+    # over minutes here: the two servers take turns, round after round, and
+    # each round's ratio compares neighbours in time.
+    rates = {"suzerain": [], "uwsgi": [], "suzerain_many": []}
+    for i in range(args.rounds):
+        for key, server, many in (("suzerain", "suzerain", False), ("uwsgi", "uwsgi", False),
+                                  ("suzerain_many", "suzerain", True)):
+            rates[key].append(enqueue_rate(server, args.enqueue, many=many))
+        print("enqueue round %d: suzerain %6.0f, uwsgi %6.0f (%.2fx), suzerain spool_many %6.0f jobs/s"
+              % (i + 1, rates["suzerain"][-1], rates["uwsgi"][-1], rates["suzerain"][-1] / rates["uwsgi"][-1],
+                 rates["suzerain_many"][-1]), flush=True)
+    ratios = [a / b for a, b in zip(rates["suzerain"], rates["uwsgi"])]
+    results["suzerain"]["enqueue"] = statistics.median(rates["suzerain"])
+    results["suzerain"]["enqueue_many"] = statistics.median(rates["suzerain_many"])
+    results["uwsgi"]["enqueue"] = statistics.median(rates["uwsgi"])
+    results["enqueue_ratio_median"] = statistics.median(ratios)
+    print("enqueue from requests, median of %d rounds: suzerain %.0f (durable), uwsgi %.0f (not durable), "
+          "ratio %.2fx (per round %s); suzerain spool_many %.0f"
+          % (args.rounds, results["suzerain"]["enqueue"], results["uwsgi"]["enqueue"], results["enqueue_ratio_median"],
+             ", ".join("%.2f" % x for x in ratios), results["suzerain"]["enqueue_many"]), flush=True)
+    for server in ("suzerain", "uwsgi"):
+        r = results[server]
         r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"] = idle_latency(server)
         print("%-8s idle spooler: job starts after %.1f ms median, %.1f ms max (%d samples)"
               % (server, r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"]), flush=True)
