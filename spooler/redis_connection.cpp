@@ -9,6 +9,11 @@ namespace suz {
 
 void RedisReplyFree::operator()(redisReply* r) const { freeReplyObject(r); }
 
+std::string reply_text(const redisReply* r) {
+  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) ? std::string(r->str, r->len)
+                                                                              : std::string();
+}
+
 namespace {
 
 timeval to_timeval(std::chrono::milliseconds ms) {

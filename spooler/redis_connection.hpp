@@ -38,6 +38,12 @@ struct RedisReplyFree {
 };
 using RedisReply = std::unique_ptr<redisReply, RedisReplyFree>;
 
+// A string or status reply's text; "" for any other reply.
+std::string reply_text(const redisReply* r);
+
+// Every key of a queue starts with this (spooler/redis_scripts.hpp).
+inline std::string redis_key_prefix(const RedisUrl& url) { return "suz:{" + url.queue + "}:"; }
+
 // A Lua script, loaded into the server once per connection.
 struct RedisScript {
   const char* name;    // for messages

@@ -11,15 +11,6 @@
 
 namespace suz {
 
-namespace {
-constexpr std::chrono::milliseconds kFirstBackoff{100};
-constexpr std::chrono::milliseconds kMaxBackoff{5000};
-
-std::string str(const redisReply* r) {
-  return r && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string();
-}
-}  // namespace
-
 RedisConsumer::RedisConsumer(RedisUrl url, const ConsumerOptions& options)
     : url_(url), options_(options), commands_(url, std::chrono::seconds(5)), wake_(url, std::chrono::seconds(5)) {
   subscribed();
@@ -35,8 +26,7 @@ RedisConsumer::~RedisConsumer() {
 }
 
 void RedisConsumer::down(const std::exception& e) {
-  backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(kMaxBackoff, backoff_ * 2);
-  next_try_ = std::chrono::steady_clock::now() + backoff_;
+  backoff_.failed();
   if (!down_) spdlog::error("{}; retrying until it answers", e.what());
   down_ = true;
 }
@@ -44,12 +34,12 @@ void RedisConsumer::down(const std::exception& e) {
 void RedisConsumer::up() {
   if (down_) spdlog::warn("{}: connected again", url_.str());
   down_ = false;
-  backoff_ = std::chrono::milliseconds(0);
+  backoff_.succeeded();
 }
 
 bool RedisConsumer::subscribed() {
   if (wake_.connected()) return true;
-  if (std::chrono::steady_clock::now() < next_try_) return false;
+  if (backoff_.remaining().count() > 0) return false;
   try {
     wake_.command({"SUBSCRIBE", prefix() + "wake"});
     return true;
@@ -71,8 +61,7 @@ void RedisConsumer::on_wake() {
 std::optional<ClaimedJob> RedisConsumer::claim(std::int64_t now_ms, std::optional<std::int64_t>* wake_at_ms) {
   wake_at_ms->reset();
   auto retry_later = [&] {
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_try_ - std::chrono::steady_clock::now());
-    *wake_at_ms = now_ms + std::max<std::int64_t>(1, wait.count());
+    *wake_at_ms = now_ms + std::max<std::int64_t>(1, backoff_.remaining().count());
     return std::nullopt;
   };
   // Subscribed before claiming: a job pushed between the two still wakes us.
@@ -94,8 +83,8 @@ std::optional<ClaimedJob> RedisConsumer::claim(std::int64_t now_ms, std::optiona
       *wake_at_ms = now_ms + r->element[0]->integer;
       return std::nullopt;
     }
-    std::string id = str(r->element[0]);
-    JobName name = redis_job_name(id, str(r->element[2]), str(r->element[3]), str(r->element[4]));
+    std::string id = reply_text(r->element[0]);
+    JobName name = redis_job_name(id, reply_text(r->element[2]), reply_text(r->element[3]), reply_text(r->element[4]));
     auto job = decode_job(name, std::string_view(r->element[1]->str, r->element[1]->len));
     if (!job) {
       // Not a job we can read (written by something else): aside to
@@ -105,7 +94,7 @@ std::optional<ClaimedJob> RedisConsumer::claim(std::int64_t now_ms, std::optiona
       settle(redis_scripts::kFail, {prefix(), options_.owner, id, why});
       continue;
     }
-    job->last_error = str(r->element[5]);
+    job->last_error = reply_text(r->element[5]);
     ClaimedJob claimed;
     claimed.job = std::move(*job);
     return claimed;
@@ -114,7 +103,6 @@ std::optional<ClaimedJob> RedisConsumer::claim(std::int64_t now_ms, std::optiona
 
 void RedisConsumer::settle(const RedisScript& script, std::vector<std::string> args) {
   auto give_up = std::chrono::steady_clock::now() + options_.visibility_timeout / 2;
-  auto pause = kFirstBackoff;
   for (;;) {
     try {
       commands_.run(script, args);
@@ -122,10 +110,10 @@ void RedisConsumer::settle(const RedisScript& script, std::vector<std::string> a
       return;
     } catch (const std::system_error& e) {
       // An error reply is not going to change; a lost connection may.
-      if (e.code().value() == EPROTO || std::chrono::steady_clock::now() + pause > give_up) throw;
+      if (e.code().value() == EPROTO) throw;
       down(e);
-      std::this_thread::sleep_for(pause);
-      pause = std::min(kMaxBackoff, pause * 2);
+      if (std::chrono::steady_clock::now() + backoff_.remaining() > give_up) throw;
+      std::this_thread::sleep_for(backoff_.remaining());
     }
   }
 }
@@ -146,7 +134,7 @@ void RedisConsumer::fail(const ClaimedJob& job, const std::string& error) {
 
 std::size_t RedisConsumer::waiting() const {
   try {
-    RedisReply r = commands_.command({"ZCARD", "suz:{" + url_.queue + "}:ready"});
+    RedisReply r = commands_.command({"ZCARD", prefix() + "ready"});
     return static_cast<std::size_t>(r->integer);
   } catch (const std::system_error&) {
     return 0;

@@ -9,6 +9,7 @@
 #include "core/redis_url.hpp"
 #include "spooler/job_queue.hpp"
 #include "spooler/redis_connection.hpp"
+#include "spooler/retry_backoff.hpp"
 
 namespace suz {
 
@@ -26,7 +27,7 @@ class RedisConsumer final : public JobConsumer {
   std::size_t waiting() const override;
 
  private:
-  std::string prefix() const { return "suz:{" + url_.queue + "}:"; }
+  std::string prefix() const { return redis_key_prefix(url_); }
   bool subscribed();  // (re)subscribes if the backoff allows
   void down(const std::exception& e);
   void up();
@@ -43,8 +44,7 @@ class RedisConsumer final : public JobConsumer {
   // the same as dying just before acknowledging it.
   std::string unacknowledged_;
   bool down_ = false;
-  std::chrono::milliseconds backoff_{0};
-  std::chrono::steady_clock::time_point next_try_{};
+  RetryBackoff backoff_{std::chrono::seconds(5)};
 };
 
 }  // namespace suz

@@ -12,11 +12,6 @@ namespace suz {
 
 namespace {
 
-std::string str(const redisReply* r) {
-  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) ? std::string(r->str, r->len)
-                                                                              : std::string();
-}
-
 long long num(const std::string& s) {
   long long v = 0;
   std::from_chars(s.data(), s.data() + s.size(), v);
@@ -48,12 +43,9 @@ class RedisQueue::Lease {
  public:
   explicit Lease(const RedisQueue& q) : q_(q) {
     std::lock_guard<std::mutex> lock(q_.mutex_);
-    auto now = std::chrono::steady_clock::now();
-    if (now < q_.retry_at_)
+    if (auto wait = q_.backoff_.remaining(); wait.count() > 0)
       throw RedisError(q_.last_errno_,
-                       q_.last_error_ + " (not retried for another " +
-                           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(q_.retry_at_ - now).count()) +
-                           " ms)");
+                       q_.last_error_ + " (not retried for another " + std::to_string(wait.count()) + " ms)");
     if (!q_.idle_.empty()) {
       c_ = std::move(q_.idle_.back());
       q_.idle_.pop_back();
@@ -63,13 +55,11 @@ class RedisQueue::Lease {
   ~Lease() {
     std::lock_guard<std::mutex> lock(q_.mutex_);
     if (c_->unreachable()) {
-      q_.backoff_ = q_.backoff_.count() == 0 ? std::chrono::milliseconds(100)
-                                             : std::min<std::chrono::milliseconds>(q_.backoff_ * 2, std::chrono::seconds(2));
-      q_.retry_at_ = std::chrono::steady_clock::now() + q_.backoff_;
+      q_.backoff_.failed();
       return;
     }
     if (!c_->connected()) return;
-    q_.backoff_ = std::chrono::milliseconds(0);
+    q_.backoff_.succeeded();
     q_.idle_.push_back(std::move(c_));
   }
   // Runs f(connection); a failure to reach Redis is remembered for the
@@ -177,9 +167,9 @@ std::vector<JobEntry> RedisQueue::list(JobState state) const {
   std::vector<JobEntry> out;
   for (std::size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 5 <= r->elements; i += 5) {
     JobEntry e;
-    e.name = redis_job_name(str(r->element[i]), str(r->element[i + 1]), str(r->element[i + 2]), str(r->element[i + 3]));
+    e.name = redis_job_name(reply_text(r->element[i]), reply_text(r->element[i + 1]), reply_text(r->element[i + 2]), reply_text(r->element[i + 3]));
     e.state = state;
-    e.owner = str(r->element[i + 4]);
+    e.owner = reply_text(r->element[i + 4]);
     out.push_back(std::move(e));
   }
   return out;
@@ -199,9 +189,9 @@ std::optional<JobEntry> RedisQueue::find(const std::string& id) const {
   RedisReply r = run(redis_scripts::kFind, {id});
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 5) return std::nullopt;
   JobEntry e;
-  e.state = state_of(str(r->element[0]));
-  e.name = redis_job_name(id, str(r->element[1]), str(r->element[2]), str(r->element[3]));
-  e.owner = str(r->element[4]);
+  e.state = state_of(reply_text(r->element[0]));
+  e.name = redis_job_name(id, reply_text(r->element[1]), reply_text(r->element[2]), reply_text(r->element[3]));
+  e.owner = reply_text(r->element[4]);
   return e;
 }
 
@@ -211,7 +201,7 @@ Result<Job> RedisQueue::read(const JobEntry& entry) const {
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING)
     return unexpected(std::string("no such job"));
   auto job = decode_job(entry.name, std::string_view(r->element[0]->str, r->element[0]->len));
-  if (job) job->last_error = str(r->element[1]);
+  if (job) job->last_error = reply_text(r->element[1]);
   return job;
 }
 
@@ -219,7 +209,7 @@ std::optional<std::string> RedisQueue::failure(const JobEntry& entry) const {
   Lease c(*this);
   RedisReply r = c([&](RedisConnection& rc) { return rc.command({"HGET", prefix() + "job:" + entry.name.id, "f"}); });
   if (r->type != REDIS_REPLY_STRING) return std::nullopt;
-  return str(r.get());
+  return reply_text(r.get());
 }
 
 bool RedisQueue::remove(const std::string& id) { return run(redis_scripts::kRemove, {id})->integer == 1; }

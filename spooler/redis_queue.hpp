@@ -13,6 +13,7 @@
 #include "core/redis_url.hpp"
 #include "spooler/job_queue.hpp"
 #include "spooler/redis_connection.hpp"
+#include "spooler/retry_backoff.hpp"
 
 namespace suz {
 
@@ -24,7 +25,7 @@ class RedisQueue final : public JobQueue {
 
   std::string where() const override { return url_.str(); }
   const RedisUrl& url() const { return url_; }
-  std::string prefix() const { return "suz:{" + url_.queue + "}:"; }
+  std::string prefix() const { return redis_key_prefix(url_); }
 
   std::string push(const JobSpec& spec) override;
   std::vector<std::string> push_all(const std::vector<JobSpec>& specs) override;
@@ -56,8 +57,7 @@ class RedisQueue final : public JobQueue {
   // After Redis could not be reached, calls fail at once for a while (0.1 s,
   // doubling to 2 s) instead of each waiting out a connect timeout: a
   // request's spool() and the master's loop are not held up by a partition.
-  mutable std::chrono::steady_clock::time_point retry_at_{};
-  mutable std::chrono::milliseconds backoff_{0};
+  mutable RetryBackoff backoff_{std::chrono::seconds(2)};
   mutable std::string last_error_;
   mutable int last_errno_ = 0;
 };
