@@ -154,7 +154,8 @@ TEST(Stats, metrics_are_prometheus_text_with_one_series_per_worker) {
   EXPECT_GT(samples, 10);
   EXPECT_NE(r->body.find("suzerain_worker_respawns_total{vassal=\"prom\\\"app\",cause=\"max_requests\"}"),
             std::string::npos) << r->body;
-  for (const json& w : stats_of(port)["workers"])
+  const json stats = stats_of(port);  // the loop below must not range over a temporary's member
+  for (const json& w : stats["workers"])
     EXPECT_NE(r->body.find("pid=\"" + std::to_string(w["pid"].get<pid_t>()) + "\""), std::string::npos);
 }
 
