@@ -130,9 +130,8 @@ struct ConsumerOptions {
   CorruptJobReport on_corrupt;
 };
 
-// "redis://..." or "redis+unix://..." (spooler/redis_url.hpp), else a
+// "redis://..." or "redis+unix://..." (core/redis_url.hpp), else a
 // directory. Throw std::system_error or std::invalid_argument naming it.
-bool is_redis_url(const std::string& where);
 // timeout: for one call to Redis (connecting, or waiting for a reply).
 std::unique_ptr<JobQueue> open_queue(const std::string& where,
                                      std::chrono::milliseconds visibility_timeout = std::chrono::seconds(60),

@@ -19,7 +19,7 @@
 #include "core/exit_code.hpp"
 #include "core/units.hpp"
 #include "core/version.hpp"
-#include "spooler/directory_queue.hpp"
+#include "core/redis_url.hpp"
 #include "spooler/job_queue.hpp"
 
 namespace fs = std::filesystem;
@@ -71,7 +71,7 @@ std::string_view state_name(JobState s) {
 // accident from a typo).
 // A directory that must already be a spool (unless create), or a Redis URL.
 std::unique_ptr<JobQueue> open_spool(const std::string& dir, bool create = false) {
-  if (!suz::is_redis_url(dir) && !create) {
+  if (!suz::looks_like_redis_url(dir) && !create) {
     if (!fs::is_directory(dir)) throw UsageError(dir + ": no such spool directory");
     if (!fs::is_directory(fs::path(dir) / "queue"))
       throw UsageError(dir + ": not a spool directory (no queue/ in it)");
@@ -226,11 +226,11 @@ int rm(const std::string& dir, const std::string& id) {
 
 int stats(const std::string& dir, bool json) {
   auto q = open_spool(dir);
-  std::size_t queued = q->count(JobState::kQueued), running = q->count(JobState::kClaimed),
-              failed = q->count(JobState::kFailed);
+  auto waiting = q->list(JobState::kQueued);  // also says how many are due
+  std::size_t queued = waiting.size(), running = q->count(JobState::kClaimed), failed = q->count(JobState::kFailed);
   std::int64_t now = suz::wall_clock_ms();
   std::size_t due = 0;
-  for (const auto& e : q->list(JobState::kQueued)) due += e.name.at_ms <= now;
+  for (const auto& e : waiting) due += e.name.at_ms <= now;
   if (json) {
     std::cout << nlohmann::json{{"queued", queued}, {"due", due}, {"running", running}, {"failed", failed}}.dump()
               << "\n";

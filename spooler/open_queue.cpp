@@ -18,16 +18,14 @@ RedisUrl redis_url(const std::string& where) {
 }
 }  // namespace
 
-bool is_redis_url(const std::string& where) { return looks_like_redis_url(where); }
-
 std::unique_ptr<JobQueue> open_queue(const std::string& where, std::chrono::milliseconds visibility_timeout,
                                      std::chrono::milliseconds timeout) {
-  if (is_redis_url(where)) return std::make_unique<RedisQueue>(redis_url(where), visibility_timeout, timeout);
+  if (looks_like_redis_url(where)) return std::make_unique<RedisQueue>(redis_url(where), visibility_timeout, timeout);
   return std::make_unique<DirectoryQueue>(where);
 }
 
 std::unique_ptr<JobConsumer> open_consumer(const std::string& where, const ConsumerOptions& options) {
-  if (is_redis_url(where)) return std::make_unique<RedisConsumer>(redis_url(where), options);
+  if (looks_like_redis_url(where)) return std::make_unique<RedisConsumer>(redis_url(where), options);
   return std::make_unique<DirectoryConsumer>(where, options);
 }
 

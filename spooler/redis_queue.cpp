@@ -23,6 +23,16 @@ void check(const JobSpec& spec) {
     throw std::invalid_argument("priority " + std::to_string(spec.priority) + " out of range -999..999");
 }
 
+// A recovery script's {requeued, failed}.
+Recovered recovered(const RedisReply& r) {
+  Recovered out;
+  if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+    out.requeued = static_cast<std::size_t>(r->element[0]->integer);
+    out.failed = static_cast<std::size_t>(r->element[1]->integer);
+  }
+  return out;
+}
+
 JobState state_of(const std::string& s) {
   return s == "claimed" ? JobState::kClaimed : s == "failed" ? JobState::kFailed : JobState::kQueued;
 }
@@ -108,14 +118,12 @@ std::vector<std::string> RedisQueue::push_all(const std::vector<JobSpec>& specs)
     args.push_back(std::to_string(spec.at_ms.value_or(0)));
   }
   if (ids.empty()) return ids;
-  args.insert(args.begin(), prefix());
   // A connection that breaks mid-call leaves it unknown whether the push
   // happened; pushing the same ids again is harmless (the same hash, the
   // same set member), so one more try on a fresh connection settles it.
   for (int attempt = 0;; ++attempt) {
     try {
-      Lease c(*this);
-      c([&](RedisConnection& r) { return r.run(redis_scripts::kPush, args); });
+      run(redis_scripts::kPush, args);
       return ids;
     } catch (const std::system_error& e) {
       bool was_connected_then_broke = e.code().value() == ECONNRESET || e.code().value() == ETIMEDOUT;
@@ -130,23 +138,11 @@ std::vector<std::string> RedisQueue::push_all(const std::vector<JobSpec>& specs)
 std::string RedisQueue::push(const JobSpec& spec) { return push_all({spec}).front(); }
 
 Recovered RedisQueue::recover(const std::string& owner, const std::string& why, int max_attempts) {
-  RedisReply r = run(redis_scripts::kRecoverOwner, {owner, why, std::to_string(max_attempts)});
-  Recovered out;
-  if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-    out.requeued = static_cast<std::size_t>(r->element[0]->integer);
-    out.failed = static_cast<std::size_t>(r->element[1]->integer);
-  }
-  return out;
+  return recovered(run(redis_scripts::kRecoverOwner, {owner, why, std::to_string(max_attempts)}));
 }
 
 Recovered RedisQueue::recover_abandoned(const std::string& why, int max_attempts) {
-  RedisReply r = run(redis_scripts::kRecoverExpired, {why, std::to_string(max_attempts)});
-  Recovered out;
-  if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-    out.requeued = static_cast<std::size_t>(r->element[0]->integer);
-    out.failed = static_cast<std::size_t>(r->element[1]->integer);
-  }
-  return out;
+  return recovered(run(redis_scripts::kRecoverExpired, {why, std::to_string(max_attempts)}));
 }
 
 void RedisQueue::keep_claims(const std::vector<std::string>& owners) {

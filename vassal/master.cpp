@@ -20,6 +20,7 @@
 #include "core/inherited_sockets.hpp"
 #include "core/log.hpp"
 #include "core/process_title.hpp"
+#include "core/redis_url.hpp"
 #include "core/socket.hpp"
 #include "vassal/spooler.hpp"
 #include "vassal/worker.hpp"
@@ -33,6 +34,8 @@ constexpr double kMaxBackoff = 10.0;                    // seconds
 constexpr double kKillGrace = 1.0;          // after graceful_timeout (or a quick stop), SIGKILL
 constexpr double kDumpGrace = 0.2;          // harakiri: time for the stack dump before SIGKILL
 constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loop stopped turning
+// Why a job found abandoned on the spool went back (its error, or in failed).
+constexpr const char* kAbandoned = "its spooler died while running it (or, on Redis, stopped renewing its claim)";
 
 // Up to 10% less than the limit, never more: workers born together retire apart.
 double jitter_fraction() {
@@ -296,9 +299,9 @@ bool Master::open_spool() {
   try {
     // Jobs a previous run of this vassal (or any other process on this
     // spool) held when it died go back to the queue now.
-    report_recovery(spool_->recover_abandoned("its spooler died while running it", c.max_attempts));
+    report_recovery(spool_->recover_abandoned(kAbandoned, c.max_attempts));
   } catch (const std::exception& e) {
-    if (is_redis_url(c.dir)) {
+    if (looks_like_redis_url(c.dir)) {
       // Workers serve without Redis; spoolers and upkeep retry until it answers.
       spdlog::error("spool: {}", e.what());
       spool_down_ = true;
@@ -639,8 +642,7 @@ void Master::scan() {
       if (p->role == Role::kSpooler) owners.push_back(p->spool_owner);
     try {
       spool_->keep_claims(owners);
-      report_recovery(spool_->recover_abandoned("its spooler stopped renewing its claim (died, or lost its vassal)",
-                                                config_.spooler.max_attempts));
+      report_recovery(spool_->recover_abandoned(kAbandoned, config_.spooler.max_attempts));
       if (spool_down_) spdlog::warn("spool: {} answers again", spool_->where());
       spool_down_ = false;
     } catch (const std::exception& e) {
