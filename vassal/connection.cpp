@@ -52,6 +52,7 @@ std::string_view reason_phrase(int status) {
     case 414: return "URI Too Long";
     case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
     case 505: return "HTTP Version Not Supported";
     default: return "Error";
   }

@@ -2,6 +2,7 @@
 
 
 #include <cstring>
+#include <vector>
 
 #include "vassal/ascii.hpp"
 
@@ -88,6 +89,13 @@ int HttpRequestParser::on_header_field(http_parser* p, const char* at, std::size
 int HttpRequestParser::on_header_value(http_parser* p, const char* at, std::size_t len) {
   auto& s = self(p);
   if (!s.count_header_bytes(len)) return s.fail(431, "request headers too large");
+  // http-parser reports a value continued on the next line (obs-fold) as a
+  // second piece of the same value, like a value split between two reads.
+  // RFC 9112 lets a server reject obs-fold; rejecting leaves no room for a
+  // proxy in front of us to read the header differently.
+  if (s.in_value_ && !(s.value_at_chunk_end_ && at == s.chunk_begin_))
+    return s.fail(400, "obs-fold: header " + s.request_.headers.back().first + " continued on the next line");
+  s.value_at_chunk_end_ = at + len == s.chunk_end_;
   s.in_value_ = true;
   s.request_.headers.back().second.append(at, len);
   return 0;
@@ -121,6 +129,7 @@ bool HttpRequestParser::finish_head() {
   }
   if (r.path.find('\0') != std::string::npos) return fail(400, "NUL byte in the request path") == 0;
 
+  if (!check_transfer_encoding()) return false;
   for (const auto& [name, value] : r.headers) {
     if (iequals(name, "Expect")) {
       if (!iequals(value, "100-continue")) return fail(417, "unsupported Expect: " + value) == 0;
@@ -131,6 +140,35 @@ bool HttpRequestParser::finish_head() {
   if (limits_.max_body_size && declared > limits_.max_body_size)
     return fail(413, "request body of " + std::to_string(declared) + " bytes over the limit") == 0;
   head_complete_ = true;
+  return true;
+}
+
+// Request smuggling lives in disagreements about where a body ends, so only
+// one framing is accepted: Transfer-Encoding, if present, is exactly
+// "chunked" (RFC 9112 6.1: chunked must come last; other codings are not
+// implemented here), on HTTP/1.1, and never beside Content-Length.
+bool HttpRequestParser::check_transfer_encoding() {
+  std::string codings;
+  bool content_length = false;
+  for (const auto& [name, value] : request_.headers) {
+    if (iequals(name, "Transfer-Encoding")) codings += (codings.empty() ? "" : ",") + value;
+    if (iequals(name, "Content-Length")) content_length = true;
+  }
+  if (codings.empty()) return true;
+  if (request_.http_minor == 0) return fail(400, "Transfer-Encoding on an HTTP/1.0 request") == 0;
+  if (content_length) return fail(400, "both Content-Length and Transfer-Encoding") == 0;
+  std::vector<std::string_view> tokens;
+  for (std::string_view rest(codings); !rest.empty();) {
+    std::size_t comma = rest.find(',');
+    std::string_view token = rest.substr(0, comma);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (!token.empty()) tokens.push_back(token);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  if (tokens.empty() || !iequals(tokens.back(), "chunked") || !request_.chunked)
+    return fail(400, "Transfer-Encoding does not end in chunked: " + codings) == 0;
+  if (tokens.size() > 1) return fail(501, "transfer coding not implemented: " + codings) == 0;
   return true;
 }
 
@@ -176,6 +214,8 @@ std::size_t HttpRequestParser::feed(const char* data, std::size_t len, Stop* sto
     return 0;
   }
   bool had_head = head_complete_;
+  chunk_begin_ = data;
+  chunk_end_ = data + len;
   http_parser_pause(&parser_, 0);
   std::size_t n = http_parser_execute(&parser_, &settings, data, len);
   auto err = HTTP_PARSER_ERRNO(&parser_);
@@ -193,19 +233,6 @@ std::size_t HttpRequestParser::feed(const char* data, std::size_t len, Stop* sto
   else if (message_complete_) *stop = Stop::kComplete;
   else *stop = Stop::kNeedMore;
   return n;
-}
-
-HttpRequestParser::Stop HttpRequestParser::feed_eof() {
-  if (message_complete_) return Stop::kComplete;
-  http_parser_pause(&parser_, 0);
-  static const http_parser_settings none = kSettings;
-  http_parser_execute(&parser_, &none, nullptr, 0);
-  if (HTTP_PARSER_ERRNO(&parser_) != HPE_OK) {
-    error_status_ = 400;
-    error_reason_ = "connection closed in the middle of a request";
-    return Stop::kError;
-  }
-  return message_complete_ ? Stop::kComplete : Stop::kError;
 }
 
 }  // namespace suz

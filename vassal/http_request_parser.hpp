@@ -32,8 +32,6 @@ class HttpRequestParser {
   // Consumes a prefix of data; *stop says why it stopped. Body bytes are
   // reported through body_piece() (valid until the next feed).
   std::size_t feed(const char* data, std::size_t len, Stop* stop);
-  // The peer closed the connection: completes a message only if it may end so.
-  Stop feed_eof();
 
   Request& request() { return request_; }
   std::string_view body_piece() const { return body_piece_; }
@@ -41,7 +39,7 @@ class HttpRequestParser {
   bool message_complete() const { return message_complete_; }
   std::uint64_t body_received() const { return body_received_; }
 
-  // After kError: the status to answer with (400, 413, 414, 431, 505) and why.
+  // After kError: the status to answer with (400, 413, 414, 417, 431, 501, 505) and why.
   int error_status() const { return error_status_; }
   const std::string& error_reason() const { return error_reason_; }
 
@@ -61,12 +59,18 @@ class HttpRequestParser {
   int fail(int status, std::string reason);
   bool count_header_bytes(std::size_t len);
   bool finish_head();
+  bool check_transfer_encoding();
 
   HttpLimits limits_;
   http_parser parser_;
   Request request_;
   std::string url_;
   bool in_value_ = false;
+  // The bytes of the current feed(), and whether the last header value piece
+  // ended with them: tells a value split across reads from an obs-fold.
+  const char* chunk_begin_ = nullptr;
+  const char* chunk_end_ = nullptr;
+  bool value_at_chunk_end_ = false;
   std::size_t header_bytes_ = 0;
   std::string_view body_piece_;
   std::uint64_t body_received_ = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "vassal/http_request_parser.hpp"
@@ -12,6 +13,13 @@ namespace {
 
 std::uint16_t u16(const char* p) {
   return static_cast<std::uint16_t>(static_cast<unsigned char>(p[0]) | (static_cast<unsigned char>(p[1]) << 8));
+}
+
+std::optional<std::uint64_t> content_length(const std::string& value) {
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || ptr != value.data() + value.size()) return std::nullopt;
+  return n;
 }
 
 }  // namespace
@@ -54,23 +62,19 @@ std::string parse_uwsgi_packet(const char* data, std::size_t len, Request& r) {
     else if (key == "HTTPS" && (value == "on" || value == "1")) r.url_scheme = "https";
     else if (key == "REQUEST_SCHEME") r.url_scheme = value;
     else if (key == "CONTENT_LENGTH" && !value.empty()) {
-      std::uint64_t n = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || ptr != value.data() + value.size()) return "bad CONTENT_LENGTH \"" + value + "\"";
-      r.content_length = n;
+      r.content_length = content_length(value);
+      if (!r.content_length) return "bad CONTENT_LENGTH \"" + value + "\"";
     }
     r.cgi_vars.emplace_back(std::move(key), std::move(value));
   }
-  for (auto& [key, value] : folded) {
-    bool present = std::any_of(r.cgi_vars.begin(), r.cgi_vars.end(), [&](const auto& kv) { return kv.first == key; });
+  for (auto& var : folded) {
+    bool present = std::any_of(r.cgi_vars.begin(), r.cgi_vars.end(), [&](const auto& kv) { return kv.first == var.first; });
     if (present) continue;
-    if (key == "CONTENT_LENGTH") {
-      std::uint64_t n = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || ptr != value.data() + value.size()) return "bad Content-Length \"" + value + "\"";
-      r.content_length = n;
+    if (var.first == "CONTENT_LENGTH") {
+      r.content_length = content_length(var.second);
+      if (!r.content_length) return "bad Content-Length \"" + var.second + "\"";
     }
-    r.cgi_vars.emplace_back(key, std::move(value));
+    r.cgi_vars.push_back(std::move(var));
   }
   if (r.method.empty()) return "no REQUEST_METHOD";
   if (r.path.empty()) {  // PATH_INFO is optional in some front ends: derive it from REQUEST_URI

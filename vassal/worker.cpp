@@ -12,8 +12,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+
 #include <cerrno>
 #include <cstring>
+#include <list>
+#include <optional>
 
 #include "core/log.hpp"
 #include "core/socket.hpp"
@@ -27,6 +31,8 @@ struct Worker::Client {
   ev_io io;
   ev_timer timer;
   bool timing_head = false;  // the timer counts header_timeout, not keep-alive
+  // In Worker::idle_ while parked between requests: reclaimable when full.
+  std::optional<std::list<Client*>::iterator> idle_at;
 };
 
 struct Worker::Watchers {
@@ -203,7 +209,7 @@ void Worker::accept_from(const Listener& listener) {
     Client* raw = c.get();
     clients_[static_cast<std::size_t>(fd)] = std::move(c);
     ++open_clients_;
-    if (open_clients_ >= options_.max_connections) set_accepting(false);
+    if (open_clients_ >= options_.max_connections && !reclaim_idle()) set_accepting(false);
     // The request usually arrived with the connection: try it right away.
     on_readable(raw);
   }
@@ -215,9 +221,37 @@ void Worker::park(Client* c) {
   ev_io_start(loop_, &c->io);
   ev_timer_set(&c->timer, to_seconds(timeout), 0.);
   ev_timer_start(loop_, &c->timer);
+  if (!c->timing_head && !c->idle_at) c->idle_at = idle_.insert(idle_.end(), c);
+}
+
+void Worker::not_idle(Client* c) {
+  if (!c->idle_at) return;
+  idle_.erase(*c->idle_at);
+  c->idle_at.reset();
+}
+
+// At max_connections, an idle keep-alive connection is the cheapest to give
+// up (as nginx does with its reusable connections): its client is between
+// requests and reconnects when it has another, while a new client would
+// otherwise wait in the backlog until some keep-alive timer ran out, and
+// thousands of idle connections would lock everyone else out. The oldest
+// goes first; one whose next request has arrived meanwhile is not idle.
+bool Worker::reclaim_idle() {
+  while (!idle_.empty()) {
+    Client* c = idle_.front();
+    not_idle(c);
+    int pending = 0;
+    if (::ioctl(c->conn->fd(), FIONREAD, &pending) == 0 && pending > 0) continue;  // its io watcher serves it
+    spdlog::debug("{}: idle keep-alive connection closed to make room (max_connections {})", c->conn->describe(),
+                  options_.max_connections);
+    close(c);
+    return true;
+  }
+  return false;
 }
 
 void Worker::on_readable(Client* c) {
+  not_idle(c);
   Connection::Head head = c->conn->read_head();
   switch (head) {
     case Connection::Head::kReady:
@@ -252,6 +286,7 @@ void Worker::on_timeout(Client* c) {
 }
 
 void Worker::close(Client* c) {
+  not_idle(c);
   ev_io_stop(loop_, &c->io);
   ev_timer_stop(loop_, &c->timer);
   int fd = c->conn->fd();
@@ -311,6 +346,7 @@ void Worker::after_serve(Client* c, bool keep) {
     return;
   }
   park(c);
+  resume_accepting_if_room();  // at max_connections, this idle connection can make room
 }
 
 void Worker::app_thread(int index) {
@@ -348,7 +384,7 @@ void Worker::collect_returned() {
 
 void Worker::resume_accepting_if_room() {
   // busy_ stays 0 for inline workers (threads == 1), so one rule serves both modes.
-  if (!retiring_ && busy_ < options_.threads && open_clients_ < options_.max_connections &&
+  if (!retiring_ && busy_ < options_.threads && (open_clients_ < options_.max_connections || !idle_.empty()) &&
       !ev_is_active(&w_->accept_pause))
     set_accepting(true);
 }

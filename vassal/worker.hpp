@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -64,6 +65,8 @@ class Worker {
   void serve_inline(Client* c);
   void after_serve(Client* c, bool keep);
   void park(Client* c);
+  void not_idle(Client* c);
+  bool reclaim_idle();
   void close(Client* c);
   void begin_graceful_stop();
   void collect_returned();
@@ -81,6 +84,7 @@ class Worker {
   bool accepting_ = false;
   std::vector<std::unique_ptr<Client>> clients_;  // index = fd
   int open_clients_ = 0;
+  std::list<Client*> idle_;  // parked between requests, oldest first
   int busy_ = 0;  // dispatched to app threads and not yet returned
 
   // The hand-off between the loop and app threads (threads > 1).
