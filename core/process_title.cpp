@@ -12,6 +12,10 @@ namespace {
 
 char* area_start = nullptr;
 std::size_t area_size = 0;
+// The moved environment's strings, held for the life of the process: glibc
+// edits `environ` in place (unsetenv) or replaces it (setenv), so the array
+// handed to it cannot be what keeps them.
+char** held_environ = nullptr;
 
 }  // namespace
 
@@ -28,10 +32,12 @@ void init_process_title(int argc, char** argv) {
     for (int i = 0; i < env_count; ++i)
       if (environ[i] == end) end = environ[i] + std::strlen(environ[i]) + 1;
     // Move environ out of the way so getenv keeps working.
-    char** copy = static_cast<char**>(std::malloc(sizeof(char*) * static_cast<std::size_t>(env_count + 1)));
-    for (int i = 0; i < env_count; ++i) copy[i] = strdup(environ[i]);
-    copy[env_count] = nullptr;
-    environ = copy;
+    std::size_t bytes = sizeof(char*) * static_cast<std::size_t>(env_count + 1);
+    held_environ = static_cast<char**>(std::malloc(bytes));
+    for (int i = 0; i < env_count; ++i) held_environ[i] = strdup(environ[i]);
+    held_environ[env_count] = nullptr;
+    environ = static_cast<char**>(std::malloc(bytes));
+    std::memcpy(environ, held_environ, bytes);
   }
   area_start = argv[0];
   area_size = static_cast<std::size_t>(end - argv[0]);

@@ -26,8 +26,8 @@ DirectoryWatcher::DirectoryWatcher(struct ev_loop* loop, std::filesystem::path d
     : loop_(loop), dir_(std::move(dir)), on_change_(std::move(on_change)) {
   inotify_ = Fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify_) throw std::system_error(errno, std::generic_category(), "inotify_init1");
-  // IN_CREATE only matters for symlinks (a plain file also gets IN_CLOSE_WRITE
-  // once written, and should not be read half-written).
+  // IN_CREATE only matters for what is not a plain file (a plain file gets
+  // IN_CLOSE_WRITE once written, and should not be read half-written).
   uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM | IN_CREATE | IN_DELETE_SELF |
                   IN_MOVE_SELF | IN_ONLYDIR;
   if (::inotify_add_watch(inotify_.get(), dir_.c_str(), mask) < 0)
@@ -82,7 +82,10 @@ void DirectoryWatcher::read_events() {
       if (e->len == 0) continue;
       std::string name(e->name);
       if (!is_vassal_file(name)) continue;
-      if ((e->mask & IN_CREATE) && !std::filesystem::is_symlink(dir_ / name)) continue;
+      // A regular file is noted once written (IN_CLOSE_WRITE); anything else
+      // named *.toml (a symlink, a directory) when it appears, so a broken one
+      // is reported rather than ignored.
+      if ((e->mask & IN_CREATE) && !(e->mask & IN_ISDIR) && !std::filesystem::is_symlink(dir_ / name)) continue;
       note(name);
     }
   }
@@ -106,8 +109,12 @@ void DirectoryWatcher::on_settled(struct ev_loop*, ev_timer* w, int) {
   std::set<std::string> files;
   files.swap(self->pending_);
   for (const std::string& f : files) {
+    // Present while the name is in the directory, whatever it is or points
+    // to: a symlink left dangling by a deploy, or a file that cannot be read,
+    // is a broken vassal file (reported, the running vassal kept), not a
+    // removed one.
     std::error_code ec;
-    bool present = std::filesystem::exists(self->dir_ / f, ec);
+    bool present = std::filesystem::exists(std::filesystem::symlink_status(self->dir_ / f, ec));
     if (present) self->known_.insert(f);
     else self->known_.erase(f);
     self->on_change_(f, present);

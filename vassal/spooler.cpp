@@ -125,6 +125,14 @@ void Spooler::work() {
   constexpr std::int64_t kTurnMs = 5;
   const std::int64_t turn_ends = monotonic_ms() + kTurnMs;
   for (int i = 0; i < kJobsPerTurn && exit_code_ == ExitCode::kOk && (i == 0 || monotonic_ms() < turn_ends); ++i) {
+    if (at_job_limit()) {
+      // max_jobs is a promise: the rest wait in the queue (for a few
+      // milliseconds) until the successor the master is starting takes them.
+      ev_idle_stop(loop_, &s_->working);
+      ev_timer_stop(loop_, &s_->due);
+      ev_io_stop(loop_, &s_->arrivals);
+      return;
+    }
     std::optional<std::int64_t> wake_at;
     std::optional<ClaimedJob> claimed;
     try {
@@ -150,6 +158,8 @@ void Spooler::sleep_until(std::optional<std::int64_t> wake_at) {
   ev_timer_set(&s_->due, in, 0.);
   ev_timer_start(loop_, &s_->due);
 }
+
+bool Spooler::at_job_limit() const { return options_.max_jobs && jobs_ >= options_.max_jobs; }
 
 void Spooler::watch_arrivals() {
   // A backend that reconnected has a new descriptor to watch.

@@ -20,11 +20,6 @@
 namespace suz::test {
 namespace {
 
-bool serves(int port) {
-  auto r = http_get(port, "/");
-  return r && r->status == 200;
-}
-
 bool refuses(int port) {
   try {
     connect_to(ListenAddress{ListenAddress::Kind::kTcp, "127.0.0.1", static_cast<std::uint16_t>(port), ""});

@@ -146,4 +146,9 @@ std::optional<HttpResponse> http_get(int port, const std::string& path, std::chr
   return client.receive(timeout);
 }
 
+bool serves(int port) {
+  auto r = http_get(port, "/");
+  return r && r->status == 200;
+}
+
 }  // namespace suz::test

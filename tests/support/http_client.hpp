@@ -43,5 +43,7 @@ class HttpClient {
 // One request on a fresh connection: "GET /path" style convenience.
 std::optional<HttpResponse> http_get(int port, const std::string& path,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// GET / on a fresh connection is answered 200.
+bool serves(int port);
 
 }  // namespace suz::test
