@@ -46,4 +46,9 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   return a;
 }
 
+bool ListenAddress::is_local() const {
+  if (kind == Kind::kUnix) return true;
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
 }  // namespace suz

@@ -17,6 +17,8 @@ struct ListenAddress {
   std::string path;    // unix
 
   std::string str() const;
+  // A unix socket, or TCP on a loopback address: unreachable from other hosts.
+  bool is_local() const;
   bool operator==(const ListenAddress&) const = default;
 };
 

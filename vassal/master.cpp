@@ -197,6 +197,10 @@ ExitCode Master::run() {
       stats_ = std::make_unique<StatsServer>(EV_DEFAULT, *config_.stats.listen, inherited_.take(socket_name("stats", 0)),
                                              [this] { return snapshot(); });
       spdlog::info("stats on {} (JSON at /, Prometheus at /metrics)", stats_->address().str());
+      if (!stats_->address().is_local())
+        spdlog::warn("stats on {} can be reached from other hosts, and show every request in flight: "
+                     "prefer a unix socket or 127.0.0.1 (or a firewall)",
+                     stats_->address().str());
     } catch (const std::exception& e) {
       spdlog::critical("stats: {}", e.what());
       return ExitCode::kBootError;

@@ -232,5 +232,18 @@ TEST(Stats, a_unix_socket_is_private_answers_bad_requests_and_workers_do_not_hol
   EXPECT_FALSE(std::filesystem::exists(path)) << "the socket file is removed at exit";
 }
 
+TEST(Stats, a_stats_address_other_hosts_can_reach_is_warned_about) {
+  VassalUnderTest v(config("0.0.0.0:0"), 1);
+  EXPECT_TRUE(v.process().wait_for_line("stats on 0\\.0\\.0\\.0:\\d+ can be reached from other hosts", 30s))
+      << v.process().output();
+}
+
+TEST(Stats, a_loopback_stats_address_is_not_warned_about) {
+  VassalUnderTest v(config("127.0.0.1:0"), 1);
+  ASSERT_TRUE(v.process().wait_for_line("stats on 127\\.0\\.0\\.1:", 30s));
+  ASSERT_TRUE(v.process().wait_for_line("every worker serving", 30s));  // logged after any warning
+  EXPECT_EQ(v.process().count_lines("can be reached from other hosts"), 0);
+}
+
 }  // namespace
 }  // namespace suz::test

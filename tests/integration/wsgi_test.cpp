@@ -8,18 +8,8 @@
 #include <sstream>
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/sanitizers.hpp"
 #include "tests/support/vassal.hpp"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SUZERAIN_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SUZERAIN_ASAN 1
-#endif
-#endif
-#ifndef SUZERAIN_ASAN
-#define SUZERAIN_ASAN 0
-#endif
 
 namespace suz::test {
 namespace {
@@ -286,9 +276,7 @@ TEST_F(Wsgi, an_unread_small_body_is_drained_so_keep_alive_continues) {
 }
 
 TEST_F(Wsgi, a_50_mb_body_streams_through_without_the_worker_growing_by_that_much) {
-#if SUZERAIN_ASAN
-  GTEST_SKIP() << "ASan's quarantine keeps freed blocks resident; the bound is checked in the normal build";
-#endif
+  if (kUnderAsan) GTEST_SKIP() << "ASan's quarantine keeps freed blocks resident; the bound is checked in the normal build";
   HttpClient c(port());
   constexpr std::size_t kSize = 50u << 20;
   c.send("POST /consume HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(kSize) + "\r\n\r\n");

@@ -3,6 +3,7 @@ import os
 import time
 
 _hoard = []
+_IMPORT_UIDS = os.getresuid()  # who loaded the app: after any privilege drop, never root
 
 
 def application(environ, start_response):
@@ -11,6 +12,10 @@ def application(environ, start_response):
         seconds = float(environ.get("QUERY_STRING") or "1")
         environ["wsgi.errors"].write("sleeping for %s s\n" % seconds)
         time.sleep(seconds)
+    elif path == "/uids":
+        body = ("%d %d %d" % _IMPORT_UIDS).encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
     elif path == "/grow":
         _hoard.append(bytearray(64 << 20))  # 64 MiB, touched: resident
     body = str(os.getpid()).encode()
