@@ -228,6 +228,11 @@ TEST(Emperor, status_shows_every_vassal_with_state_pid_restarts_and_last_exit) {
   pid_t web = e.wait_serving("web");
   ASSERT_NE(web, 0);
   ASSERT_TRUE(e.process().wait_for_line("vassal broken: died 2 time", 30s)) << e.process().output();
+  // The status socket is private to the emperor's user: it names every vassal's config and pid.
+  struct stat st {};
+  ASSERT_EQ(::stat((e.dir().path() / ".emperor.sock").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto r = run({program("emperor"), "status", "--vassals", e.dir().path().string(), "--json"});
   ASSERT_EQ(r.exit_code(), 0) << r.err;
   auto doc = nlohmann::json::parse(r.out);
