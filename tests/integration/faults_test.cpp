@@ -117,7 +117,8 @@ processes = 0
   auto r = http_get(v.http_port(), "/spool?count=20&out=/dev/null");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 500);
-  EXPECT_TRUE(v.process().wait_for_line("OSError: .*" + spool + ".*No space left on device", 10s)) << v.process().output();
+  EXPECT_TRUE(v.process().wait_for_line("OSError: .*" + spool + ".*No space left on device", 10s))
+      << v.process().output();
   auto ok = http_get(v.http_port(), "/misuse");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
@@ -163,7 +164,8 @@ TEST(Faults, a_running_vassal_whose_file_becomes_a_broken_symlink_keeps_serving)
   std::filesystem::path tmp = e.dir().path() / "swap.tmp";
   std::filesystem::create_symlink("/nonexistent/suzerain.toml", tmp);
   std::filesystem::rename(tmp, e.path_of("swapped"));
-  EXPECT_TRUE(e.process().wait_for_line("vassal swapped.toml: .*cannot read: No such file", 30s)) << e.process().output();
+  EXPECT_TRUE(e.process().wait_for_line("vassal swapped.toml: .*cannot read: No such file", 30s))
+      << e.process().output();
   EXPECT_TRUE(serves(port));
   EXPECT_EQ(::kill(master, 0), 0) << "the running vassal was stopped";
 }
