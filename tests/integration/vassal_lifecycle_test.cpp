@@ -12,6 +12,8 @@
 #include "core/exit_code.hpp"
 #include "core/socket.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/spool_jobs.hpp"
 #include "tests/support/vassal.hpp"
 
 namespace suz::test {
@@ -29,12 +31,14 @@ threads = 2
 graceful_timeout = "10s"
 )";
 
-pid_t worker_pid(Spawned& vassal, int id, int generation = 1) {
-  auto m = vassal.wait_for_line("worker " + std::to_string(id) + " started \\(pid (\\d+), generation " +
+pid_t child_pid(Spawned& vassal, const std::string& role, int id, int generation = 1) {
+  auto m = vassal.wait_for_line(role + " " + std::to_string(id) + " started \\(pid (\\d+), generation " +
                                     std::to_string(generation) + "\\)",
                                 30s);
   return m ? std::stoi((*m)[1]) : -1;
 }
+
+pid_t worker_pid(Spawned& vassal, int id, int generation = 1) { return child_pid(vassal, "worker", id, generation); }
 
 // Waits for a process that is not our child to disappear (pidfd: an event, not a poll loop).
 bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
@@ -132,6 +136,22 @@ TEST(VassalLifecycle, workers_die_with_a_master_killed_by_sigkill) {
   v.process().stop(SIGKILL, 10s);
   EXPECT_TRUE(wait_gone(w1, 10s)) << "worker 1 outlived its master";
   EXPECT_TRUE(wait_gone(w2, 10s)) << "worker 2 outlived its master";
+}
+
+TEST(VassalLifecycle, spoolers_die_with_a_master_killed_by_sigkill_even_mid_job) {
+  TempDir dir;
+  std::string spool = (dir.path() / "spool").string();
+  VassalUnderTest v(spooler_vassal(spool, 2), 1, "jobs");
+  wait_running(v);
+  pid_t s1 = child_pid(v.process(), "spooler", 1), s2 = child_pid(v.process(), "spooler", 2);
+  ASSERT_GT(s1, 0);
+  ASSERT_GT(s2, 0);
+  std::filesystem::path out = dir.path() / "out";
+  push_cli(spool, {"kind=sleep", "seconds=3600", "out=" + out.string()});
+  ASSERT_TRUE(eventually([&] { return count_event(out, "start") == 1; }, 30s)) << v.process().output();
+  v.process().stop(SIGKILL, 10s);
+  EXPECT_TRUE(wait_gone(s1, 10s)) << "spooler 1 outlived its master";
+  EXPECT_TRUE(wait_gone(s2, 10s)) << "spooler 2 outlived its master";
 }
 
 TEST(VassalLifecycle, an_app_that_fails_to_import_exits_4_with_the_traceback) {
