@@ -169,7 +169,7 @@ TEST(Emperor, sigkill_of_the_emperor_leaves_no_process_of_its_tree) {
   ASSERT_TRUE(e.process().stop(SIGKILL, 30s));
   EXPECT_TRUE(processes_gone("vassal orphan-")) << "left behind: "
                                                 << testing::PrintToString(processes_matching("vassal orphan-"));
-  EXPECT_TRUE(processes_in_group(group).empty()) << testing::PrintToString(processes_in_group(group));
+  EXPECT_TRUE(group_gone(group)) << testing::PrintToString(processes_in_group(group));
 }
 
 TEST(Emperor, a_master_that_stops_heartbeating_is_killed_and_restarted) {

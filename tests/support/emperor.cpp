@@ -112,4 +112,13 @@ bool processes_gone(const std::string& marker, std::chrono::milliseconds timeout
   return true;
 }
 
+bool group_gone(pid_t pgid, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (!processes_in_group(pgid).empty()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 }  // namespace suz::test

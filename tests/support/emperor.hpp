@@ -44,6 +44,10 @@ class EmperorUnderTest {
 std::vector<pid_t> processes_matching(const std::string& marker);
 // Every live process of process group pgid.
 std::vector<pid_t> processes_in_group(pid_t pgid);
+// Waits until no process of the group is left but zombies. A killed
+// process stays in /proc for a moment after its command line is emptied
+// (processes_gone() no longer sees it then), so a group is checked this way.
+bool group_gone(pid_t pgid, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 // Waits until no process matches marker (a killed process takes a moment to
 // leave /proc); false at the timeout.
 bool processes_gone(const std::string& marker, std::chrono::milliseconds timeout = std::chrono::seconds(10));
