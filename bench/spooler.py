@@ -80,10 +80,10 @@ def process_rate(server, jobs, processes, flushed=True):
         os.makedirs(spool)
         for i in range(jobs):
             uwsgi_spool_file(spool, i, {b"n": str(i).encode()})
-        if flushed:
-            # As every job file is once the kernel has written it back (within
-            # seconds): removing a file whose blocks are on disk costs more.
-            os.sync()
+    if flushed:
+        # As every job file is once the kernel has written it back (within
+        # seconds): removing a file whose blocks are on disk costs more.
+        os.sync()
     s = start(server, spool, marks, processes, common.free_port())
     try:
         end = wait_empty(server, spool)
@@ -169,12 +169,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=5,
                     help="enqueue rounds, Suzerain and uWSGI in turn (this VM's disk drifts between phases)")
     ap.add_argument("--where", default=None, help="parent directory of the spools (default: the temp dir)")
+    ap.add_argument("--only", choices=("process", "enqueue", "idle"), help="run one part of the benchmark")
     args = ap.parse_args()
     global WHERE
     WHERE = args.where
     common.require("uwsgi", common.VASSAL, SPOOLER)
     results = {"suzerain": {}, "uwsgi": {}}
-    for server in ("suzerain", "uwsgi"):
+    for server in ("suzerain", "uwsgi") if args.only in (None, "process") else ():
         r = results[server]
         for processes in (1, 2):
             r["process_%d" % processes] = process_rate(server, args.jobs, processes)
@@ -188,7 +189,7 @@ def main():
     # over minutes here: the two servers take turns, round after round, and
     # each round's ratio compares neighbours in time.
     rates = {"suzerain": [], "uwsgi": [], "suzerain_many": []}
-    for i in range(args.rounds):
+    for i in range(args.rounds if args.only in (None, "enqueue") else 0):
         for key, server, many in (("suzerain", "suzerain", False), ("uwsgi", "uwsgi", False),
                                   ("suzerain_many", "suzerain", True)):
             rates[key].append(enqueue_rate(server, args.enqueue, many=many))
@@ -196,6 +197,17 @@ def main():
               % (i + 1, rates["suzerain"][-1], rates["uwsgi"][-1], rates["suzerain"][-1] / rates["uwsgi"][-1],
                  rates["suzerain_many"][-1]), flush=True)
     ratios = [a / b for a, b in zip(rates["suzerain"], rates["uwsgi"])]
+    if ratios:
+        report_enqueue(args, results, rates, ratios)
+    for server in ("suzerain", "uwsgi") if args.only in (None, "idle") else ():
+        r = results[server]
+        r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"] = idle_latency(server)
+        print("%-8s idle spooler: job starts after %.1f ms median, %.1f ms max (%d samples)"
+              % (server, r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"]), flush=True)
+    print(json.dumps(results, indent=1))
+
+
+def report_enqueue(args, results, rates, ratios):
     results["suzerain"]["enqueue"] = statistics.median(rates["suzerain"])
     results["suzerain"]["enqueue_many"] = statistics.median(rates["suzerain_many"])
     results["uwsgi"]["enqueue"] = statistics.median(rates["uwsgi"])
@@ -204,12 +216,6 @@ def main():
           "ratio %.2fx (per round %s); suzerain spool_many %.0f"
           % (args.rounds, results["suzerain"]["enqueue"], results["uwsgi"]["enqueue"], results["enqueue_ratio_median"],
              ", ".join("%.2f" % x for x in ratios), results["suzerain"]["enqueue_many"]), flush=True)
-    for server in ("suzerain", "uwsgi"):
-        r = results[server]
-        r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"] = idle_latency(server)
-        print("%-8s idle spooler: job starts after %.1f ms median, %.1f ms max (%d samples)"
-              % (server, r["idle_median_ms"], r["idle_max_ms"], r["idle_samples"]), flush=True)
-    print(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

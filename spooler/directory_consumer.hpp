@@ -18,12 +18,25 @@ class DirectoryConsumer final : public JobConsumer {
   int wake_fd() const override { return pending_.fd(); }
   void on_wake() override { pending_.on_readable(); }
   std::optional<ClaimedJob> claim(std::int64_t now_ms, std::optional<std::int64_t>* wake_at_ms) override;
-  void done(const ClaimedJob& job) override { queue_.done(job); }
+  void done(const ClaimedJob& job) override {
+    settled_ = true;
+    queue_.done(job);
+  }
   void retry(const ClaimedJob& job, std::int64_t at_ms, const std::string& error) override {
+    settled_ = true;
     queue_.retry(job, at_ms, error);
   }
-  void fail(const ClaimedJob& job, const std::string& error) override { queue_.fail(job, error); }
+  void fail(const ClaimedJob& job, const std::string& error) override {
+    settled_ = true;
+    queue_.fail(job, error);
+  }
   std::size_t waiting() const override { return pending_.size(); }
+  // A sync once a second while jobs finish, none while idle.
+  void checkpoint() override {
+    if (!settled_) return;
+    settled_ = false;
+    queue_.checkpoint();
+  }
 
  private:
   FileDisposer disposer_;  // outlives the queue that hands it files
@@ -31,6 +44,7 @@ class DirectoryConsumer final : public JobConsumer {
   Claimant claimant_;
   PendingJobs pending_;
   int spread_;
+  bool settled_ = false;  // a job finished since the last checkpoint
 };
 
 }  // namespace suz

@@ -11,7 +11,11 @@
 #include <sstream>
 #include <system_error>
 
+#include "spooler/boot_id.hpp"
 #include "spooler/group_commit.hpp"
+#include "spooler/job_files.hpp"
+#include "spooler/journal_replay.hpp"
+#include "spooler/journal_segment.hpp"
 
 namespace fs = std::filesystem;
 
@@ -19,114 +23,115 @@ namespace suz {
 
 namespace {
 
-[[noreturn]] void fail_errno(const std::string& what, const fs::path& path, int err = errno) {
-  throw std::system_error(err, std::generic_category(), what + " " + path.string());
-}
-
-Fd open_dir(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) fail_errno("open", path);
-  return fd;
-}
-
-// Job files hold whatever the app put in them: readable by their owner only.
-Fd write_file(const fs::path& path, const std::string& bytes) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd) fail_errno("create", path);
-  if (!write_all(fd.get(), bytes.data(), bytes.size())) {
-    int err = errno;
-    ::unlink(path.c_str());
-    fail_errno("write", path, err);
-  }
-  return fd;
-}
-
-std::optional<std::string> read_file(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  // Most jobs fit one read; a read of a regular file that returns less than
-  // asked for has reached the end, so no second read to find it.
-  std::string bytes(16 * 1024, '\0');
-  std::size_t have = 0;
-  for (;;) {
-    ssize_t n = ::read(fd.get(), bytes.data() + have, bytes.size() - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::nullopt;
-    have += static_cast<std::size_t>(n);
-    if (have < bytes.size()) break;
-    bytes.resize(bytes.size() * 2);
-  }
-  bytes.resize(have);
-  return bytes;
-}
-
-// The job files of a directory (names that parse), sorted in run order.
-std::vector<std::pair<JobName, fs::path>> jobs_in(const fs::path& dir, std::vector<fs::path>* strangers = nullptr) {
-  std::vector<std::pair<JobName, fs::path>> jobs;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    std::string file = e.path().filename().string();
-    if (auto n = JobName::parse(file)) jobs.emplace_back(*n, e.path());
-    else if (strangers && !file.ends_with(".error")) strangers->push_back(e.path());
-  }
-  // A job's file name is its JobName::str(), which sorts in run order.
-  std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a.second.filename() < b.second.filename(); });
-  return jobs;
-}
+using namespace job_files;
 
 }  // namespace
 
-// This boot's id (8 hex digits): names the pushes in tmp/, so that after a
-// reboot a push left there is known to have no writer any more.
-const std::string& boot_id() {
-  static const std::string id = [] {
-    std::ifstream in("/proc/sys/kernel/random/boot_id");
-    std::string line;
-    std::getline(in, line);
-    line.erase(std::remove(line.begin(), line.end(), '-'), line.end());
-    return line.size() >= 8 ? line.substr(0, 8) : std::string("00000000");
-  }();
-  return id;
-}
-
 constexpr std::string_view kPushPrefix = "push.";
 
-// One round for every push in flight: one syncfs (the data of all their
-// files and their names in tmp/ on disk), then each renamed into queue/.
+// Makes pushes durable, a round of them at a time (GroupCommit): their
+// records go into this process's journal segment with one fdatasync, and
+// only then are their files renamed into queue/. When the segment is full
+// (or there is none: it could not be made, the disk is full) the
+// filesystem is synced instead, which makes the files themselves durable,
+// and the segment starts over.
+//
+// Either way a job's file is on disk in tmp/ or queue/, or its record is in
+// the journal, before its push returns: after a crash of the machine
+// recover_abandoned() puts back what is missing from queue/ (a rename that
+// did not reach the disk, or a file that did but without its data).
 struct DirectoryQueue::Syncs {
-  explicit Syncs(const fs::path& queue) : queue_fd(open_dir(queue)), commit([this](auto& batch) { publish(batch); }) {}
+  // One journal segment and its rounds of pushes.
+  struct Lane {
+    explicit Lane(Syncs& syncs) : syncs(syncs), commit([this](auto& batch) { publish(batch); }) {}
 
-  void publish(std::vector<GroupCommit::Entry*>& batch) {
-    if (::syncfs(batch.front()->fd) < 0) {
-      int err = errno;
+    void publish(std::vector<GroupCommit::Entry*>& batch) {
+      int err = flush(batch);
       for (GroupCommit::Entry* e : batch) {
-        e->error = err;
-        ::unlink(e->tmp.c_str());
-      }
-      return;
-    }
-    for (GroupCommit::Entry* e : batch) {
-      if (::rename(e->tmp.c_str(), e->target.c_str()) < 0) {
-        e->error = errno;
-        ::unlink(e->tmp.c_str());
+        for (const GroupCommit::Entry::Move& m : e->moves) {
+          if (!err && ::rename(m.tmp.c_str(), m.target.c_str()) == 0) continue;
+          if (!e->error) e->error = err ? err : errno;
+          ::unlink(m.tmp.c_str());
+        }
       }
     }
-  }
 
+    // 0, or the errno value of the flush that failed.
+    int flush(std::vector<GroupCommit::Entry*>& batch) {
+      std::vector<std::string_view> records;
+      std::size_t bytes = 0;
+      for (GroupCommit::Entry* e : batch) {
+        records.push_back(e->record);
+        bytes += JournalSegment::framed_size(e->record.size());
+      }
+      if (JournalSegment* s = segment(); s && s->has_room(bytes)) {
+        try {
+          s->append(records);
+          return 0;
+        } catch (const std::system_error&) {
+          segment_.reset();  // a failing segment is not trusted again; the sync below decides
+        }
+      }
+      return checkpoint();
+    }
+
+    // Syncs the filesystem: every file written so far is on disk, so the
+    // segment's records are no longer needed.
+    int checkpoint() {
+      std::int64_t began = monotonic_ns();
+      if (::syncfs(syncs.queue_fd.get()) < 0) return errno;
+      if (segment_) {
+        try {
+          segment_->rewind(began);
+        } catch (const std::system_error&) {
+          segment_.reset();
+        }
+      }
+      return 0;
+    }
+
+    JournalSegment* segment() {
+      if (!segment_ && monotonic_ns() >= next_try_ns) {
+        try {
+          segment_.emplace(JournalSegment::acquire(syncs.dir / "journal", syncs.dir / "tmp", boot_id(), syncs.replay));
+        } catch (const std::exception&) {
+          // A full disk, most likely: flush by syncfs, and do not spend a
+          // segment's worth of writes on trying again each round.
+          next_try_ns = monotonic_ns() + 10'000'000'000;
+        }
+      }
+      return segment_ ? &*segment_ : nullptr;
+    }
+
+    Syncs& syncs;
+    std::optional<JournalSegment> segment_;
+    std::int64_t next_try_ns = 0;
+    GroupCommit commit;
+  };
+
+  // One lane per process: more (a segment for each of a few groups of
+  // threads) was tried, and measured no faster on this disk; a round holds
+  // the threads of the process pushing at the time anyway.
+  explicit Syncs(const fs::path& dir) : dir(dir), queue_fd(open_dir(dir / "queue")), lane(*this) {}
+
+  fs::path dir;
   Fd queue_fd;
-  GroupCommit commit;
+  JournalSegment::Replay replay;
+  Lane lane;
 };
 
 DirectoryQueue::DirectoryQueue(fs::path dir) : dir_(std::move(dir)) {
-  for (const char* sub : {"tmp", "queue", "claimed", "failed", "corrupt", "trash"}) {
+  for (const char* sub : {"tmp", "queue", "claimed", "failed", "corrupt", "trash", "journal"}) {
     std::error_code ec;
     fs::create_directories(dir_ / sub, ec);
     if (ec) throw std::system_error(ec, "cannot create " + (dir_ / sub).string());
   }
-  syncs_ = std::make_unique<Syncs>(dir_ / "queue");
+  syncs_ = std::make_unique<Syncs>(dir_);
+  syncs_->replay = [dir = dir_](const JournalHeader& h, const std::vector<JournalRecord>& records) {
+    return replay_journal(dir, h, records);
+  };
   // Read now, not on the first push: a push runs without the GIL, so in a
-  // vassal master it can overlap a fork, and a child forked mid-way through
-  // a static's first initialisation would wait on its guard forever. This
+  // vassal master it can overlap a fork (spooler/boot_id.hpp). This
   // constructor runs with the GIL held (or before any fork).
   boot_id();
 }
@@ -162,45 +167,34 @@ void publish(const fs::path& tmp, const fs::path& queued) {
 }  // namespace
 
 std::string DirectoryQueue::push(const JobSpec& spec) {
-  Job job = new_job(spec);
-  std::string name = job.name.str();
-  GroupCommit::Entry entry;
-  entry.tmp = push_path(name);
-  entry.target = dir_ / "queue" / name;
-  Fd fd = write_file(entry.tmp, encode_job(job));
-  entry.fd = fd.get();
-  syncs_->commit.commit(entry);
-  if (entry.error) fail_errno("push into", dir_ / "queue", entry.error);
-  return job.name.id;
+  return push_all({spec}).front();
 }
 
 std::vector<std::string> DirectoryQueue::push_all(const std::vector<JobSpec>& specs) {
   std::vector<Job> jobs;
   for (const JobSpec& s : specs) jobs.push_back(new_job(s));
-  std::vector<fs::path> written;
-  auto forget_written = [&] {
-    for (const fs::path& p : written) ::unlink(p.c_str());
-  };
+  GroupCommit::Entry entry;
+  std::vector<std::pair<std::string, std::string>> items;  // name, bytes
   try {
     for (const Job& j : jobs) {
-      fs::path tmp = push_path(j.name.str());
-      write_file(tmp, encode_job(j));
-      written.push_back(tmp);
+      std::string name = j.name.str();
+      std::string bytes = encode_job(j);
+      fs::path tmp = push_path(name);
+      write_file(tmp, bytes);
+      entry.moves.push_back({tmp, dir_ / "queue" / name});
+      items.emplace_back(std::move(name), std::move(bytes));
     }
   } catch (...) {
-    forget_written();
+    for (const auto& m : entry.moves) ::unlink(m.tmp.c_str());
     throw;
   }
-  if (::syncfs(syncs_->queue_fd.get()) < 0) {
-    int err = errno;
-    forget_written();
-    fail_errno("sync", dir_, err);
-  }
+  // Taken after the files were written: a sync that began later has them.
+  std::vector<std::pair<std::string_view, std::string_view>> views(items.begin(), items.end());
+  entry.record = journal_payload(monotonic_ns(), views);
+  syncs_->lane.commit.commit(entry);
+  if (entry.error) fail_errno("push into", dir_ / "queue", entry.error);
   std::vector<std::string> ids;
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    publish(written[i], dir_ / "queue" / jobs[i].name.str());
-    ids.push_back(jobs[i].name.id);
-  }
+  for (const Job& j : jobs) ids.push_back(j.name.id);
   return ids;
 }
 
@@ -228,6 +222,12 @@ std::size_t DirectoryQueue::restore_pushes_from_before_a_reboot() {
     }
   }
   return restored;
+}
+
+void DirectoryQueue::checkpoint() {
+  std::int64_t began = monotonic_ns();
+  if (::syncfs(syncs_->queue_fd.get()) < 0) fail_errno("sync", dir_);
+  write_journal_checkpoint(dir_ / "journal", boot_id(), began);
 }
 
 std::vector<JobName> DirectoryQueue::scan() {
@@ -342,7 +342,10 @@ Recovered DirectoryQueue::recover(const std::string& owner, const std::string& w
 
 Recovered DirectoryQueue::recover_abandoned(const std::string& why, int max_attempts) {
   Recovered total;
+  // Before anything is claimed: a file that lost its data in the crash is
+  // rewritten from the journal rather than quarantined.
   total.restored = restore_pushes_from_before_a_reboot();
+  total.restored += JournalSegment::replay_abandoned(dir_ / "journal", boot_id(), syncs_->replay);
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_ / "claimed", ec)) {
     if (!e.is_directory()) continue;

@@ -13,16 +13,20 @@
 // A job's file name carries its priority, not-before time, id and attempt
 // (spooler/job.hpp), so choosing the next job opens no file.
 //
-// push() is durable with one flush: the job is written to
-// tmp/push.BOOT.NAME, the filesystem is synced (syncfs: the file's data and
-// its name in tmp/ are on disk), and only then is it renamed into queue/,
-// where it is whole or absent. That rename is not waited for: if the
-// machine goes down before it reaches the disk, the job is still whole in
-// tmp/, and the next recover_abandoned() after the reboot (BOOT is this
-// boot's id, so it knows the writer is gone) puts it into queue/.
-// Concurrent pushes from one process share the flush
-// (spooler/group_commit.hpp). The other moves are not synced: losing one to
-// a crash can only make a job run again (at-least-once), never vanish.
+//   journal/        push journals, one per pushing process at a time
+//                   (spooler/journal_segment.hpp), and the checkpoint
+//
+// push() is durable with one small flush: the job is written to
+// tmp/push.BOOT.NAME without a sync, its name and bytes are appended to the
+// process's journal segment, which is fdatasynced (0.2 ms here, against
+// 1.4 ms for syncing the filesystem), and only then is it renamed into
+// queue/, where it is whole or absent. Pushes in flight together share the
+// flush (spooler/group_commit.hpp). After a crash of the machine,
+// recover_abandoned() puts back from the journals whatever did not reach
+// the disk (spooler/journal_replay.hpp), and moves pushes left whole in
+// tmp/ by an earlier boot into queue/ (BOOT is the boot's id, so it knows
+// their writer is gone). The other moves are not synced: losing one to a
+// crash can only make a job run again (at-least-once), never vanish.
 //
 // A live claimer holds an flock on its claimed/OWNER directory (Claimant), so
 // any process can tell an abandoned claim area from a busy one and return
@@ -90,6 +94,11 @@ class DirectoryQueue final : public JobQueue {
   std::optional<ClaimedJob> try_claim(const std::filesystem::path& claim_dir, const JobName& name);
   // scan() then try_claim() the first due job, for owner (unlocked area).
   std::optional<ClaimedJob> claim(const std::string& owner, std::int64_t now_ms = wall_clock_ms());
+  // Syncs the filesystem and says so in journal/checkpoint, so that the
+  // jobs finished until now are not replayed after a crash (a spooler does
+  // this about once a second while it finishes jobs). Throws
+  // std::system_error.
+  void checkpoint();
   // When the earliest job not yet due becomes due (to sleep until then).
   std::optional<std::int64_t> next_due_ms(std::int64_t now_ms = wall_clock_ms()) const;
 
@@ -106,7 +115,8 @@ class DirectoryQueue final : public JobQueue {
   // last one, with `why` as its error.
   Recovered recover(const std::string& owner, const std::string& why, int max_attempts) override;
   // recover() for every claim area whose owner is gone (no flock held);
-  // pushes from before a reboot still in tmp/ into queue/ (if whole);
+  // first, after a reboot, the pushes that did not reach the disk whole
+  // back into queue/ (from journal/ and tmp/);
   // removes tmp/ files older than an hour (writers that died mid-push) and
   // trash/ files older than a minute (spoolers that died before removing
   // them).

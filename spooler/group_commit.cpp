@@ -6,7 +6,7 @@ namespace {
 // A thread that has not pushed for this long is not expected back soon.
 constexpr auto kRecent = std::chrono::milliseconds(20);
 // Never wait longer than this for stragglers, whatever the last flush took.
-constexpr auto kMaxDelay = std::chrono::microseconds(500);
+constexpr auto kMaxDelay = std::chrono::milliseconds(1);
 }  // namespace
 
 std::size_t GroupCommit::recent_pushers(Clock::time_point now) {
@@ -26,7 +26,7 @@ void GroupCommit::gather_stragglers(std::unique_lock<std::mutex>& lock) {
   auto now = Clock::now();
   std::size_t expected = recent_pushers(now);
   if (queued_.size() >= expected) return;
-  auto delay = std::min<Clock::duration>(last_flush_ / 2, kMaxDelay);
+  auto delay = std::min<Clock::duration>(last_flush_, kMaxDelay);
   arrival_cv_.wait_until(lock, now + delay, [&] { return queued_.size() >= expected; });
 }
 

@@ -1,9 +1,9 @@
 #pragma once
-// Group commit for pushes: threads that each need their job file made
-// durable and visible hand it to one leader, which does it for all of them
-// at once. A flush of this machine's disk costs about as much for sixteen
-// files as for one (syncfs: 0.35 ms for one file, 0.66 ms for sixteen), so
-// the enqueues in flight together pay for one round of flushes, not one each.
+// Group commit for pushes: threads that each need their job made durable
+// and visible hand it to one leader, which does it for all of them at once.
+// A flush costs about as much for sixteen jobs as for one (one fdatasync of
+// the push journal, spooler/journal_segment.hpp), so the enqueues in flight
+// together pay for one flush, not one each.
 //
 // The first caller to find no round running leads: it takes every entry
 // queued so far, publishes them, and wakes their callers; those that arrive
@@ -14,13 +14,15 @@
 // starts at once flushes a round of one while the rest queue behind it:
 // rounds go 1, 3, 1, 3. Like PostgreSQL's commit_delay, a leader that knows
 // more threads have been pushing lately waits for them a little (at most
-// half its last round's flush), so rounds hold everyone in flight. A lone
+// as long as its last round's flush took: measured a little faster than
+// half of it with fdatasync rounds), so rounds hold everyone in flight. A lone
 // pusher never waits.
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -30,14 +32,17 @@ namespace suz {
 class GroupCommit {
  public:
   struct Entry {
-    int fd = -1;                    // the written file, still open
-    std::filesystem::path tmp;      // where it was written
-    std::filesystem::path target;   // where it becomes visible
+    struct Move {
+      std::filesystem::path tmp;     // where a job file was written
+      std::filesystem::path target;  // where it becomes visible
+    };
+    std::string record;             // the journal record's payload
+    std::vector<Move> moves;        // its jobs' files
     int error = 0;                  // set by publish: 0 or an errno value
     bool done = false;
   };
-  // Makes every entry's data durable, then visible at its target, then the
-  // names durable; sets each entry's error.
+  // Makes every entry's jobs durable, then visible at their targets; sets
+  // each entry's error.
   using Publish = std::function<void(std::vector<Entry*>& batch)>;
 
   explicit GroupCommit(Publish publish) : publish_(std::move(publish)) {}

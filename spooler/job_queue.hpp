@@ -49,7 +49,7 @@ struct ClaimedJob {
 struct Recovered {
   std::size_t requeued = 0;
   std::size_t failed = 0;    // that was their last attempt
-  std::size_t restored = 0;  // pushed before a reboot, still in tmp/: now in queue/
+  std::size_t restored = 0;  // pushed before a reboot but not whole on disk: now in queue/
 };
 
 // A job that was not a job (a corrupt file, an undecodable Redis entry):
@@ -120,6 +120,11 @@ class JobConsumer {
 
   // How many jobs it knows to be waiting (for the start-up log line).
   virtual std::size_t waiting() const = 0;
+
+  // Called about once a second, and at a clean stop: what was settled so
+  // far must not run again after a crash of the machine (the directory
+  // spool's journal checkpoint). Throws when it cannot.
+  virtual void checkpoint() {}
 };
 
 // Options of a consumer: who it is, and how many siblings share its queue.

@@ -60,6 +60,7 @@ struct SpoolerCallbacks {
   static void heartbeat(struct ev_loop*, ev_timer* w, int) {
     Spooler& s = of(w->data);
     if (s.options_.scoreboard) s.options_.scoreboard->process(s.options_.record).heartbeat_ms = monotonic_ms();
+    s.checkpoint();
   }
 };
 
@@ -114,7 +115,17 @@ ExitCode Spooler::run() {
   spdlog::info("running jobs from {} ({} waiting)", options_.where, s_->jobs->waiting());
   if (options_.scoreboard) report_ready(*options_.scoreboard, options_.record, options_.notify_fd);
   ev_run(loop_, 0);
+  checkpoint();
   return exit_code_;
+}
+
+void Spooler::checkpoint() {
+  try {
+    s_->jobs->checkpoint();
+  } catch (const std::exception& e) {
+    // Costs nothing now; after a crash, finished jobs may run again.
+    spdlog::warn("spool checkpoint: {}", e.what());
+  }
 }
 
 void Spooler::work() {

@@ -54,6 +54,7 @@ class Spooler {
   friend struct SpoolerCallbacks;
   void work();     // a few jobs, if some are due
   void sleep_until(std::optional<std::int64_t> wake_at);  // idle: until an arrival, or then
+  void checkpoint();  // what finished must not run again after a crash
   bool at_job_limit() const;
   void watch_arrivals();
   void run_one(struct ClaimedJob& claimed);

@@ -240,6 +240,41 @@ TEST(Spooler, a_corrupt_file_in_the_queue_is_quarantined_with_a_logged_error) {
   EXPECT_TRUE(eventually([&] { return count_event(out, "done") == 1; }, 10s)) << "the spooler goes on";
 }
 
+// A crash of the machine keeps what reached the disk. A push returns once
+// its journal record did, before its file did: here six files are gone (the
+// rename into queue/ was lost) and four are empty (the name reached the
+// disk, the data did not). The vassal started after the reboot puts them
+// back from the journal before its spoolers claim anything, and every job
+// runs once; none is quarantined as corrupt.
+TEST(Spooler, after_a_crash_of_the_machine_pushes_whose_files_were_lost_are_replayed_and_run) {
+  TempDir dir;
+  fs::path spool = dir.path() / "spool", out = dir.path() / "out";
+  std::string batch;
+  for (int i = 0; i < 20; ++i) batch += R"({"args": {"n": "batch)" + std::to_string(i) + R"("}})" + "\n";
+  RunResult pushed = run({program("spooler"), "push", spool.string(), "--create", "--jobs",
+                          dir.write("jobs.jsonl", batch).string(), "out=" + out.string()});
+  ASSERT_EQ(pushed.exit_code(), 0) << pushed.err;
+  for (int i = 0; i < 5; ++i) push_cli(spool, {"n=one" + std::to_string(i), "out=" + out.string()});
+  std::vector<JobEntry> queued = jobs_in(spool, JobState::kQueued);
+  ASSERT_EQ(queued.size(), 25u);
+  for (int i = 0; i < 10; ++i) {
+    if (i < 6) fs::remove(queued[i * 2].path);
+    else fs::resize_file(queued[i * 2].path, 0);
+  }
+  pretend_rebooted(spool);
+
+  VassalUnderTest v(spooler_vassal(spool, 2, "", false), 0, "tasks");
+  ASSERT_TRUE(v.process().wait_for_line("spool: 10 job\\(s\\) pushed before a reboot restored to the queue", 20s))
+      << v.process().output();
+  ASSERT_TRUE(eventually([&] { return count_event(out, "done") >= 25; }, 30s))
+      << count_event(out, "done") << " of 25 done\n" << v.process().output();
+  std::map<std::string, int> runs;
+  for (const Ran& r : read_out(out)) runs[r.n]++;
+  EXPECT_EQ(runs.size(), 25u);
+  for (const auto& [n, count] : runs) EXPECT_EQ(count, 1) << n;
+  EXPECT_TRUE(fs::is_empty(spool / "corrupt"));
+}
+
 // A job that runs past [spooler] harakiri: its spooler is killed (stacks
 // dumped first), the job goes back with the attempt counted, and after
 // max_attempts it is in failed/ saying why. Other jobs keep running.

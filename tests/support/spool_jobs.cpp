@@ -8,6 +8,12 @@
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/fd.hpp"
+#include "spooler/boot_id.hpp"
+#include "spooler/journal_segment.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 
@@ -92,6 +98,19 @@ void two_vassals_share_a_spool_without_overlap(const std::string& spool, const T
   EXPECT_EQ(runs.size(), 400u);
   for (const auto& [n, count] : runs) EXPECT_EQ(count, 1) << n;
   EXPECT_GE(pids.size(), 3u) << "spoolers of both vassals ran jobs";
+}
+
+void pretend_rebooted(const fs::path& spool) {
+  const std::string other_boot = "deadbeef";
+  for (const auto& e : fs::directory_iterator(spool / "journal")) {
+    if (!e.path().filename().string().starts_with("seg-")) continue;
+    Fd fd(::open(e.path().c_str(), O_RDWR | O_CLOEXEC));
+    auto h = JournalSegment::read_header(fd.get());
+    ASSERT_TRUE(h) << e.path();
+    h->boot = other_boot;
+    JournalSegment::write_header(fd.get(), *h);
+  }
+  if (auto t = read_journal_checkpoint(spool / "journal", boot_id())) write_journal_checkpoint(spool / "journal", other_boot, *t);
 }
 
 }  // namespace suz::test

@@ -44,6 +44,12 @@ std::string push_cli(const std::string& spool, std::vector<std::string> args);
 // The body of GET target on port, or "" unless it answered 200.
 std::string get(int port, const std::string& target);
 
+// What a reboot makes of a directory spool's journal: its segments and its
+// checkpoint now belong to a boot that is over (their writers, and the page
+// cache that held their files, are gone). Fails the test if a segment has
+// no header.
+void pretend_rebooted(const std::filesystem::path& spool);
+
 // Two vassals (two spoolers each) on one spool, 400 jobs that notice when
 // another run of the same job overlaps them: each runs once, none
 // overlaps, and spoolers of both vassals take part. dir: for the out file.

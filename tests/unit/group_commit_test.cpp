@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,7 +20,7 @@ TEST(GroupCommit, every_entry_published_once_and_before_its_caller_returns) {
   std::atomic<int> overlapping{0};
   GroupCommit gc([&](std::vector<GroupCommit::Entry*>& batch) {
     if (in_round.exchange(true)) overlapping++;
-    for (auto* e : batch) published[e->fd]++;
+    for (auto* e : batch) published[std::stoi(e->record)]++;
     in_round = false;
   });
   std::atomic<int> early{0};
@@ -28,9 +29,9 @@ TEST(GroupCommit, every_entry_published_once_and_before_its_caller_returns) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         GroupCommit::Entry e;
-        e.fd = t * kEach + i;  // the entry's index
+        e.record = std::to_string(t * kEach + i);  // the entry's index
         gc.commit(e);
-        if (published[e.fd] != 1) early++;
+        if (published[std::stoi(e.record)] != 1) early++;
       }
     });
   }
@@ -45,7 +46,7 @@ TEST(GroupCommit, every_entry_published_once_and_before_its_caller_returns) {
 
 TEST(GroupCommit, each_caller_gets_its_own_entrys_error) {
   GroupCommit gc([](std::vector<GroupCommit::Entry*>& batch) {
-    for (auto* e : batch) e->error = e->fd % 2 ? 28 /* ENOSPC */ : 0;
+    for (auto* e : batch) e->error = std::stoi(e->record) % 2 ? 28 /* ENOSPC */ : 0;
   });
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
@@ -53,9 +54,9 @@ TEST(GroupCommit, each_caller_gets_its_own_entrys_error) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
         GroupCommit::Entry e;
-        e.fd = t * 1000 + i;
+        e.record = std::to_string(t * 1000 + i);
         gc.commit(e);
-        if (e.error != (e.fd % 2 ? 28 : 0)) wrong++;
+        if (e.error != (std::stoi(e.record) % 2 ? 28 : 0)) wrong++;
       }
     });
   }
