@@ -1,6 +1,7 @@
 #include "spooler/directory_consumer.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace suz {
 
@@ -9,9 +10,17 @@ DirectoryConsumer::DirectoryConsumer(const std::filesystem::path& dir, const Con
       claimant_(queue_, options.owner),
       pending_(queue_),
       // One spooler takes jobs strictly oldest first; siblings spread out.
-      spread_(options.siblings > 1 ? std::min(16, 2 * options.siblings) : 1) {
+      spread_(options.siblings > 1 ? std::min(16, 2 * options.siblings) : 1),
+      checkpoints_([this] { queue_.checkpoint(); }) {
   queue_.set_disposer(&disposer_);
   queue_.on_corrupt = options.on_corrupt;
+}
+
+void DirectoryConsumer::checkpoint() {
+  if (auto error = checkpoints_.take_error()) throw std::runtime_error(*error);
+  if (!settled_) return;
+  settled_ = false;
+  checkpoints_.request();
 }
 
 std::optional<ClaimedJob> DirectoryConsumer::claim(std::int64_t now_ms, std::optional<std::int64_t>* wake_at_ms) {

@@ -3,6 +3,7 @@
 // (Claimant), what is waiting without rescanning (PendingJobs, woken by
 // inotify), and a FileDisposer so finished files are unlinked off the
 // job's path.
+#include "spooler/background_checkpoint.hpp"
 #include "spooler/directory_queue.hpp"
 #include "spooler/file_disposer.hpp"
 #include "spooler/job_queue.hpp"
@@ -31,12 +32,9 @@ class DirectoryConsumer final : public JobConsumer {
     queue_.fail(job, error);
   }
   std::size_t waiting() const override { return pending_.size(); }
-  // A sync once a second while jobs finish, none while idle.
-  void checkpoint() override {
-    if (!settled_) return;
-    settled_ = false;
-    queue_.checkpoint();
-  }
+  // A sync once a second while jobs finish (off this thread), none while
+  // idle. Throws what the last one failed with.
+  void checkpoint() override;
 
  private:
   FileDisposer disposer_;  // outlives the queue that hands it files
@@ -45,6 +43,7 @@ class DirectoryConsumer final : public JobConsumer {
   PendingJobs pending_;
   int spread_;
   bool settled_ = false;  // a job finished since the last checkpoint
+  BackgroundCheckpoint checkpoints_;  // goes first: it uses queue_
 };
 
 }  // namespace suz

@@ -35,7 +35,10 @@
 
 namespace suz {
 
-constexpr std::size_t kJournalSegmentBytes = 4u << 20;
+// Big enough that wrapping around (a sync of the filesystem) is rare: about
+// 4,000 small jobs. Small enough that making one (zero-filled and synced,
+// the first push of a process on a new spool) takes a few milliseconds.
+constexpr std::size_t kJournalSegmentBytes = 1u << 20;
 constexpr std::size_t kJournalHeaderBytes = 4096;
 
 struct JournalHeader {

@@ -91,7 +91,7 @@ TEST(Faults, a_full_disk_fails_the_push_with_a_clear_error_and_leaves_nothing_ha
     EXPECT_EQ(nlohmann::json::parse(shown.out)["body_bytes"], 20'000);
   }
   EXPECT_EQ(files_in(std::filesystem::path(spool) / "tmp"), 0u) << "a half-written push was left in tmp/";
-  // No room for a 4 MiB journal segment either: the pushes above were made
+  // No room for a 1 MiB journal segment either: the pushes above were made
   // durable by syncing the filesystem instead, and no partial segment stays.
   for (auto& e : std::filesystem::directory_iterator(std::filesystem::path(spool) / "journal"))
     EXPECT_FALSE(e.path().filename().string().starts_with("seg-")) << e.path();
