@@ -30,8 +30,8 @@ using namespace job_files;
 constexpr std::string_view kPushPrefix = "push.";
 
 // Makes pushes durable, a round of them at a time (GroupCommit): their
-// records go into this process's journal segment with one fdatasync, and
-// only then are their files renamed into queue/. When the segment is full
+// records go into this process's journal segment with one fdatasync; only
+// then do their pushers rename their files into queue/. When the segment is full
 // (or there is none: it could not be made, the disk is full) the
 // filesystem is synced instead, which makes the files themselves durable,
 // and the segment starts over.
@@ -47,13 +47,7 @@ struct DirectoryQueue::Syncs {
 
     void publish(std::vector<GroupCommit::Entry*>& batch) {
       int err = flush(batch);
-      for (GroupCommit::Entry* e : batch) {
-        for (const GroupCommit::Entry::Move& m : e->moves) {
-          if (!err && ::rename(m.tmp.c_str(), m.target.c_str()) == 0) continue;
-          if (!e->error) e->error = err ? err : errno;
-          ::unlink(m.tmp.c_str());
-        }
-      }
+      for (GroupCommit::Entry* e : batch) e->error = err;
     }
 
     // 0, or the errno value of the flush that failed.
@@ -192,7 +186,15 @@ std::vector<std::string> DirectoryQueue::push_all(const std::vector<JobSpec>& sp
   std::vector<std::pair<std::string_view, std::string_view>> views(items.begin(), items.end());
   entry.record = journal_payload(monotonic_ns(), views);
   syncs_->lane.commit.commit(entry);
-  if (entry.error) fail_errno("push into", dir_ / "queue", entry.error);
+  // Each pusher renames its own files, so that one round's renames run on
+  // all its threads at once, not one after another in its leader.
+  int err = entry.error;
+  for (const auto& m : entry.moves) {
+    if (!err && ::rename(m.tmp.c_str(), m.target.c_str()) == 0) continue;
+    if (!err) err = errno;
+    ::unlink(m.tmp.c_str());
+  }
+  if (err) fail_errno("push into", dir_ / "queue", err);
   std::vector<std::string> ids;
   for (const Job& j : jobs) ids.push_back(j.name.id);
   return ids;

@@ -41,8 +41,8 @@ class GroupCommit {
     int error = 0;                  // set by publish: 0 or an errno value
     bool done = false;
   };
-  // Makes every entry's jobs durable, then visible at their targets; sets
-  // each entry's error.
+  // Makes every entry's jobs durable; sets each entry's error. The moves
+  // are its caller's to make once commit() returns.
   using Publish = std::function<void(std::vector<Entry*>& batch)>;
 
   explicit GroupCommit(Publish publish) : publish_(std::move(publish)) {}
