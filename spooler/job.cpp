@@ -5,6 +5,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -77,7 +78,15 @@ Result<Job> decode_job(const JobName& name, std::string_view bytes) {
   job.name = name;
   try {
     job.args = header.value("args", std::map<std::string, std::string>{});
-    job.created_ms = header.value("created_ms", std::int64_t{0});
+    // A float or an out-of-range integer is corrupt, not converted: nlohmann's
+    // double-to-integer conversion is undefined behaviour out of range.
+    if (auto created = header.find("created_ms"); created != header.end()) {
+      bool fits = created->is_number_integer() &&
+                  !(created->is_number_unsigned() &&
+                    created->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()));
+      if (!fits) return unexpected(std::string("bad header field: created_ms is not a whole number of milliseconds"));
+      job.created_ms = created->get<std::int64_t>();
+    }
     job.last_error = header.value("last_error", std::string{});
   } catch (const nlohmann::json::exception& e) {
     return unexpected(std::string("bad header field: ") + e.what());
