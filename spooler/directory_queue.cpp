@@ -41,77 +41,70 @@ constexpr std::string_view kPushPrefix = "push.";
 // recover_abandoned() puts back what is missing from queue/ (a rename that
 // did not reach the disk, or a file that did but without its data).
 struct DirectoryQueue::Syncs {
-  // One journal segment and its rounds of pushes.
-  struct Lane {
-    explicit Lane(Syncs& syncs) : syncs(syncs), commit([this](auto& batch) { publish(batch); }) {}
+  // One segment and one round at a time per process: a segment for each of
+  // a few groups of threads was tried, and measured no faster on this disk;
+  // a round holds the threads of the process pushing at the time anyway.
+  explicit Syncs(const fs::path& dir)
+      : dir(dir), queue_fd(open_dir(dir / "queue")), commit([this](auto& batch) { publish(batch); }) {}
 
-    void publish(std::vector<GroupCommit::Entry*>& batch) {
-      int err = flush(batch);
-      for (GroupCommit::Entry* e : batch) e->error = err;
+  void publish(std::vector<GroupCommit::Entry*>& batch) {
+    int err = flush(batch);
+    for (GroupCommit::Entry* e : batch) e->error = err;
+  }
+
+  // 0, or the errno value of the flush that failed.
+  int flush(std::vector<GroupCommit::Entry*>& batch) {
+    std::vector<std::string_view> records;
+    std::size_t bytes = 0;
+    for (GroupCommit::Entry* e : batch) {
+      records.push_back(e->record);
+      bytes += JournalSegment::framed_size(e->record.size());
     }
-
-    // 0, or the errno value of the flush that failed.
-    int flush(std::vector<GroupCommit::Entry*>& batch) {
-      std::vector<std::string_view> records;
-      std::size_t bytes = 0;
-      for (GroupCommit::Entry* e : batch) {
-        records.push_back(e->record);
-        bytes += JournalSegment::framed_size(e->record.size());
+    if (JournalSegment* s = segment(); s && s->has_room(bytes)) {
+      try {
+        s->append(records);
+        return 0;
+      } catch (const std::system_error&) {
+        segment_.reset();  // a failing segment is not trusted again; the sync below decides
       }
-      if (JournalSegment* s = segment(); s && s->has_room(bytes)) {
-        try {
-          s->append(records);
-          return 0;
-        } catch (const std::system_error&) {
-          segment_.reset();  // a failing segment is not trusted again; the sync below decides
-        }
-      }
-      return checkpoint();
     }
+    return checkpoint();
+  }
 
-    // Syncs the filesystem: every file written so far is on disk, so the
-    // segment's records are no longer needed.
-    int checkpoint() {
-      std::int64_t began = monotonic_ns();
-      if (::syncfs(syncs.queue_fd.get()) < 0) return errno;
-      if (segment_) {
-        try {
-          segment_->rewind(began);
-        } catch (const std::system_error&) {
-          segment_.reset();
-        }
+  // Syncs the filesystem: every file written so far is on disk, so the
+  // segment's records are no longer needed.
+  int checkpoint() {
+    std::int64_t began = monotonic_ns();
+    if (::syncfs(queue_fd.get()) < 0) return errno;
+    if (segment_) {
+      try {
+        segment_->rewind(began);
+      } catch (const std::system_error&) {
+        segment_.reset();
       }
-      return 0;
     }
+    return 0;
+  }
 
-    JournalSegment* segment() {
-      if (!segment_ && monotonic_ns() >= next_try_ns) {
-        try {
-          segment_.emplace(JournalSegment::acquire(syncs.dir / "journal", syncs.dir / "tmp", boot_id(), syncs.replay));
-        } catch (const std::exception&) {
-          // A full disk, most likely: flush by syncfs, and do not spend a
-          // segment's worth of writes on trying again each round.
-          next_try_ns = monotonic_ns() + 10'000'000'000;
-        }
+  JournalSegment* segment() {
+    if (!segment_ && monotonic_ns() >= next_try_ns) {
+      try {
+        segment_.emplace(JournalSegment::acquire(dir / "journal", dir / "tmp", boot_id(), replay));
+      } catch (const std::exception&) {
+        // A full disk, most likely: flush by syncfs, and do not spend a
+        // segment's worth of writes on trying again each round.
+        next_try_ns = monotonic_ns() + 10'000'000'000;
       }
-      return segment_ ? &*segment_ : nullptr;
     }
-
-    Syncs& syncs;
-    std::optional<JournalSegment> segment_;
-    std::int64_t next_try_ns = 0;
-    GroupCommit commit;
-  };
-
-  // One lane per process: more (a segment for each of a few groups of
-  // threads) was tried, and measured no faster on this disk; a round holds
-  // the threads of the process pushing at the time anyway.
-  explicit Syncs(const fs::path& dir) : dir(dir), queue_fd(open_dir(dir / "queue")), lane(*this) {}
+    return segment_ ? &*segment_ : nullptr;
+  }
 
   fs::path dir;
   Fd queue_fd;
   JournalSegment::Replay replay;
-  Lane lane;
+  std::optional<JournalSegment> segment_;
+  std::int64_t next_try_ns = 0;
+  GroupCommit commit;
 };
 
 DirectoryQueue::DirectoryQueue(fs::path dir) : dir_(std::move(dir)) {
@@ -185,7 +178,7 @@ std::vector<std::string> DirectoryQueue::push_all(const std::vector<JobSpec>& sp
   // Taken after the files were written: a sync that began later has them.
   std::vector<std::pair<std::string_view, std::string_view>> views(items.begin(), items.end());
   entry.record = journal_payload(monotonic_ns(), views);
-  syncs_->lane.commit.commit(entry);
+  syncs_->commit.commit(entry);
   // Each pusher renames its own files, so that one round's renames run on
   // all its threads at once, not one after another in its leader.
   int err = entry.error;
