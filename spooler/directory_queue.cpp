@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "spooler/boot_id.hpp"
+#include "spooler/free_files.hpp"
 #include "spooler/group_commit.hpp"
 #include "spooler/job_files.hpp"
 #include "spooler/journal_replay.hpp"
@@ -108,12 +109,13 @@ struct DirectoryQueue::Syncs {
 };
 
 DirectoryQueue::DirectoryQueue(fs::path dir) : dir_(std::move(dir)) {
-  for (const char* sub : {"tmp", "queue", "claimed", "failed", "corrupt", "trash", "journal"}) {
+  for (const char* sub : {"tmp", "queue", "claimed", "failed", "corrupt", "trash", "journal", "free"}) {
     std::error_code ec;
     fs::create_directories(dir_ / sub, ec);
     if (ec) throw std::system_error(ec, "cannot create " + (dir_ / sub).string());
   }
   syncs_ = std::make_unique<Syncs>(dir_);
+  free_ = std::make_unique<FreeFiles>(dir_ / "free");
   syncs_->replay = [dir = dir_](const JournalHeader& h, const std::vector<JournalRecord>& records) {
     return replay_journal(dir, h, records);
   };
@@ -167,7 +169,7 @@ std::vector<std::string> DirectoryQueue::push_all(const std::vector<JobSpec>& sp
       std::string name = j.name.str();
       std::string bytes = encode_job(j);
       fs::path tmp = push_path(name);
-      write_file(tmp, bytes);
+      write_job_file(tmp, bytes);
       entry.moves.push_back({tmp, dir_ / "queue" / name});
       items.emplace_back(std::move(name), std::move(bytes));
     }
@@ -191,6 +193,14 @@ std::vector<std::string> DirectoryQueue::push_all(const std::vector<JobSpec>& sp
   std::vector<std::string> ids;
   for (const Job& j : jobs) ids.push_back(j.name.id);
   return ids;
+}
+
+void DirectoryQueue::write_job_file(const fs::path& path, const std::string& bytes) {
+  if (free_->take(path)) {
+    if (overwrite_file(path, bytes)) return;
+    ::unlink(path.c_str());  // not ours to write (another user's), or the disk failed: a new file decides
+  }
+  write_file(path, bytes);
 }
 
 fs::path DirectoryQueue::push_path(const std::string& name) const {
@@ -268,6 +278,7 @@ std::optional<std::int64_t> DirectoryQueue::next_due_ms(std::int64_t now_ms) con
 }
 
 void DirectoryQueue::done(const ClaimedJob& job) {
+  if (free_->put(job.path)) return;
   if (disposer_) {
     fs::path trash = dir_ / "trash" / job.path.filename();
     if (::rename(job.path.c_str(), trash.c_str()) == 0) {

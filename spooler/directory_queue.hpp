@@ -9,6 +9,8 @@
 //   failed/         jobs past max_attempts, each with NAME.error beside it
 //   corrupt/        files that were not jobs, moved aside with NAME.error
 //   trash/          finished jobs on their way out (with a FileDisposer)
+//   free/           finished jobs' files kept for pushes to reuse, up to
+//                   a bound (spooler/free_files.hpp)
 //
 // A job's file name carries its priority, not-before time, id and attempt
 // (spooler/job.hpp), so choosing the next job opens no file.
@@ -48,6 +50,7 @@
 namespace suz {
 
 class DirectoryQueue;
+class FreeFiles;
 
 // A claim area held by one live process: claimed/OWNER/, created with its
 // flock already held (it appears by rename from tmp/), released and removed
@@ -102,8 +105,9 @@ class DirectoryQueue final : public JobQueue {
   // When the earliest job not yet due becomes due (to sleep until then).
   std::optional<std::int64_t> next_due_ms(std::int64_t now_ms = wall_clock_ms()) const;
 
-  // Finished: the job file goes (through trash/ and the disposer, if one
-  // is set, so the caller does not wait for the unlink).
+  // Finished: the job file goes into free/ for a push to reuse, or when
+  // that is full, away (through trash/ and the disposer, if one is set, so
+  // the caller does not wait for the unlink).
   void done(const ClaimedJob& job);
   void set_disposer(FileDisposer* disposer) { disposer_ = disposer; }
   // Back to the queue, attempt + 1, not before at_ms, with why it failed.
@@ -135,12 +139,15 @@ class DirectoryQueue final : public JobQueue {
   friend class Claimant;
   void quarantine(const std::filesystem::path& file, const std::string& why);
   std::filesystem::path push_path(const std::string& name) const;  // tmp/push.BOOT.NAME
+  // Creates path with bytes, reusing a file from free/ when there is one.
+  void write_job_file(const std::filesystem::path& path, const std::string& bytes);
   std::size_t restore_pushes_from_before_a_reboot();
   void fail_file(const std::filesystem::path& file, const std::string& name, const std::string& error);
   std::filesystem::path dir_;
   FileDisposer* disposer_ = nullptr;
   struct Syncs;
   std::unique_ptr<Syncs> syncs_;
+  std::unique_ptr<FreeFiles> free_;
 };
 
 }  // namespace suz

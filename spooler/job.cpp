@@ -54,7 +54,10 @@ std::optional<JobName> JobName::parse(std::string_view s) {
 }
 
 std::string encode_job(const Job& job) {
-  nlohmann::json header = {{"args", job.args}, {"created_ms", job.created_ms}, {"last_error", job.last_error}};
+  // The id inside too: a file found under another job's name (a recycled
+  // file's old dirent, after a crash of the machine) is then told apart.
+  nlohmann::json header = {
+      {"id", job.name.id}, {"args", job.args}, {"created_ms", job.created_ms}, {"last_error", job.last_error}};
   std::string h = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::string out;
   out.reserve(kMagic.size() + 12 + h.size() + job.body.size());
@@ -74,6 +77,9 @@ Result<Job> decode_job(const JobName& name, std::string_view bytes) {
   if (!length || nl + 1 + *length > bytes.size()) return unexpected(std::string("truncated header"));
   auto header = nlohmann::json::parse(bytes.substr(nl + 1, *length), nullptr, false);
   if (header.is_discarded() || !header.is_object()) return unexpected(std::string("header is not a JSON object"));
+  if (auto id = header.find("id"); id != header.end() && !(id->is_string() && id->get<std::string>() == name.id))
+    return unexpected("the file holds job " + id->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                      ", not " + name.id);
   Job job;
   job.name = name;
   try {

@@ -35,7 +35,8 @@ struct Job {
   std::string last_error;    // the previous attempt's exception, if any
 };
 
-// "SUZJOB1 <header length>\n<JSON header><body>".
+// "SUZJOB1 <header length>\n<JSON header><body>"; the header names the job's
+// id, and a file holding another id than its name's is not that job.
 std::string encode_job(const Job& job);
 // The name comes from the file name; the rest from bytes. An error says what
 // is wrong (for the quarantine log line).

@@ -35,10 +35,16 @@ std::unordered_map<std::string, Found> jobs_by_id(const fs::path& spool) {
   return found;
 }
 
-bool whole(const fs::path& path) {
-  auto name = JobName::parse(path.filename().string());
-  auto bytes = name ? read_file(path) : std::nullopt;
-  return bytes && decode_job(*name, *bytes).has_value();
+// Whether the job's file (found by id) survived the crash. Under the
+// record's name it must hold the record's bytes exactly: it may be a
+// recycled file (spooler/free_files.hpp) that shows the job it held before.
+// Under another name (retried, failed) it was rewritten since, whole.
+bool intact(const fs::path& path, const JournalItem& item) {
+  std::string file = path.filename().string();
+  auto bytes = read_file(path);
+  if (file == item.name) return bytes && *bytes == item.bytes;
+  auto name = JobName::parse(file);
+  return name && bytes && decode_job(*name, *bytes).has_value();
 }
 
 }  // namespace
@@ -63,11 +69,11 @@ std::size_t replay_journal(const fs::path& spool, const JournalHeader& header, c
     auto it = found.find(name->id);
     fs::path target = spool / "queue" / item->name;
     if (it != found.end()) {
-      if (it->second.finished || whole(it->second.path)) {
+      if (it->second.finished || intact(it->second.path, *item)) {
         ::unlink(pushed.c_str());
         continue;
       }
-      target = it->second.path;  // there, but not whole
+      target = it->second.path;  // there, but not whole, or not its bytes
     }
     fs::path tmp = spool / "tmp" / ("replay." + item->name);
     ::unlink(tmp.c_str());  // left by a replay that was cut short

@@ -14,6 +14,7 @@
 #include "core/fd.hpp"
 #include "core/fork.hpp"
 #include "spooler/directory_queue.hpp"
+#include "spooler/free_files.hpp"
 #include "spooler/pending_jobs.hpp"
 #include "tests/support/sanitizers.hpp"
 #include "tests/support/process.hpp"
@@ -276,6 +277,74 @@ TEST(DirectoryQueue, a_corrupt_file_is_quarantined_and_the_scan_goes_on) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "corrupt" / fake.str()));
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "corrupt" / (fake.str() + ".error")));
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "corrupt" / "stray.txt"));
+}
+
+std::size_t files_in(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+ino_t inode_of(const std::filesystem::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_ino;
+}
+
+TEST(DirectoryQueue, a_finished_jobs_file_is_reused_by_a_push_and_holds_exactly_the_new_job) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  q.push(spec({{"n", "big"}, {"pad", std::string(300, 'p')}}, std::string(20000, 'x')));
+  auto big = q.claim("s");
+  ASSERT_TRUE(big);
+  ino_t inode = inode_of(big->path);
+  q.done(*big);
+  EXPECT_EQ(files_in(dir.path() / "free"), 1u) << "kept for the next push";
+  std::string id = q.push(spec({{"n", "small"}}, "tiny"));
+  EXPECT_EQ(files_in(dir.path() / "free"), 0u);
+  auto small = q.claim("s");
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->job.name.id, id);
+  EXPECT_EQ(inode_of(small->path), inode) << "the same file, written over";
+  EXPECT_EQ(small->job.body, "tiny") << "nothing of the bigger job left at its end";
+  EXPECT_EQ(small->job.args, (std::map<std::string, std::string>{{"n", "small"}}));
+  EXPECT_EQ(std::filesystem::file_size(small->path), encode_job(small->job).size());
+}
+
+TEST(DirectoryQueue, the_pool_of_free_files_is_bounded) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  for (unsigned i = 0; i < kFreeSlots; ++i) {
+    char slot[16];
+    std::snprintf(slot, sizeof slot, "slot-%04u", i);
+    std::ofstream(dir.path() / "free" / slot) << "x";
+  }
+  q.push(spec({{"n", "1"}}));
+  EXPECT_EQ(files_in(dir.path() / "free"), kFreeSlots - 1) << "the push took one";
+  for (int i = 0; i < 2; ++i) {
+    q.push(spec({{"n", "more"}}));
+    auto j = q.claim("s");
+    ASSERT_TRUE(j);
+    q.done(*j);
+  }
+  EXPECT_LE(files_in(dir.path() / "free"), std::size_t{kFreeSlots});
+  EXPECT_TRUE(q.list(JobState::kClaimed).empty()) << "a finished job leaves when the pool is full";
+}
+
+// A file under one job's name holding another job (a recycled file's old
+// name, after a crash) is not run as either.
+TEST(DirectoryQueue, a_file_holding_another_job_than_its_name_says_is_quarantined) {
+  TempDir dir;
+  DirectoryQueue q(dir.path());
+  Job other{JobName{0, 1, "other", 0}, {{"n", "other"}}, "", 0, ""};
+  JobName name{0, 1, "mine", 0};
+  std::ofstream(dir.path() / "queue" / name.str(), std::ios::binary) << encode_job(other);
+  std::vector<std::string> reported;
+  q.on_corrupt = [&](const std::filesystem::path&, const std::string& why) { reported.push_back(why); };
+  EXPECT_FALSE(q.claim("s"));
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_NE(reported[0].find("holds job \"other\", not mine"), std::string::npos) << reported[0];
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "corrupt" / name.str()));
 }
 
 TEST(DirectoryQueue, bad_priority_is_an_error_naming_the_range) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "core/fd.hpp"
@@ -45,6 +46,12 @@ JournalSegment::Replay no_replay() {
     ADD_FAILURE() << "nothing to replay";
     return 0;
   };
+}
+
+std::optional<std::string> job_files_read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::string payload(std::int64_t t, const std::string& name, const std::string& bytes) {
@@ -167,6 +174,34 @@ TEST(Journal, jobs_finished_before_a_checkpoint_do_not_run_again_after_a_crash) 
   EXPECT_TRUE(q.find(after[0]));
   for (int i = 0; i < 4; ++i) EXPECT_FALSE(q.find(before[i])) << "finished before the checkpoint: " << i;
   EXPECT_EQ(q.list(JobState::kQueued).size(), 6u + 3u);
+}
+
+// A push may write over a finished job's file (free/); a crash can then
+// leave the new name showing the old job's bytes, which still decode.
+TEST(Journal, a_recycled_file_showing_its_old_job_after_a_crash_is_rewritten_from_the_journal) {
+  TempDir dir;
+  std::string old_bytes, fresh;
+  {
+    DirectoryQueue q(dir.path());
+    q.push({{{"n", "old"}}, std::string(5000, 'o'), {}, 0});
+    auto old_job = q.claim("spooler");
+    ASSERT_TRUE(old_job);
+    old_bytes = *job_files_read(old_job->path);
+    q.done(*old_job);
+    q.checkpoint();
+    fresh = q.push({{{"n", "new"}}, "new body", {}, 0});
+    fs::path file = queued_file(q, fresh);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << old_bytes;  // what the disk kept
+  }
+  pretend_rebooted(dir.path());
+  DirectoryQueue q(dir.path());
+  EXPECT_EQ(q.recover_abandoned("-", 5).restored, 1u);
+  auto e = q.find(fresh);
+  ASSERT_TRUE(e);
+  auto job = q.read(*e);
+  ASSERT_TRUE(job) << job.error();
+  EXPECT_EQ(job->body, "new body");
+  EXPECT_EQ(job->args.at("n"), "new");
 }
 
 // Past the segment's end, a round syncs the filesystem instead (the files

@@ -1,0 +1,102 @@
+#include "spooler/free_files.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <random>
+
+#include "spooler/job_files.hpp"
+
+namespace fs = std::filesystem;
+
+namespace suz {
+
+namespace {
+
+// Random slots tried before giving up: with the pool half full, 4 tries
+// find one 15 times in 16.
+constexpr int kProbes = 4;
+// How long takes skip a pool found empty rather than read free/ again.
+constexpr std::int64_t kEmptyBackoffNs = 5'000'000;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A slot's name, from a per-thread generator reseeded in a forked child
+// (workers forked from one master would otherwise all pick alike).
+std::string random_slot() {
+  thread_local std::minstd_rand rng;
+  thread_local pid_t seeded_in = 0;
+  if (seeded_in != ::getpid()) {
+    seeded_in = ::getpid();
+    rng.seed(std::random_device{}() ^ static_cast<unsigned>(seeded_in));
+  }
+  char name[16];
+  std::snprintf(name, sizeof name, "slot-%04u", static_cast<unsigned>(rng() % kFreeSlots));
+  return name;
+}
+
+}  // namespace
+
+FreeFiles::FreeFiles(const fs::path& dir) : dir_(job_files::open_dir(dir)) {}
+
+bool FreeFiles::put(const fs::path& file) {
+  for (int i = 0; i < kProbes; ++i) {
+    if (::renameat2(AT_FDCWD, file.c_str(), dir_.get(), random_slot().c_str(), RENAME_NOREPLACE) == 0) return true;
+    if (errno != EEXIST) return false;
+  }
+  return false;
+}
+
+bool FreeFiles::take(const fs::path& to) {
+  for (int tries = 0; tries < 2 * kProbes; ++tries) {
+    std::string slot;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (seen_.empty() && !read_pool()) return false;
+      slot = std::move(seen_.back());
+      seen_.pop_back();
+    }
+    if (::renameat(dir_.get(), slot.c_str(), AT_FDCWD, to.c_str()) == 0) return true;
+    if (errno != ENOENT) return false;  // another taker won it when ENOENT
+  }
+  return false;
+}
+
+// Called with mutex_ held.
+bool FreeFiles::read_pool() {
+  if (now_ns() < empty_until_ns_) return false;
+  // A fresh descriptor each time: a directory stream reads from its offset.
+  Fd fd(::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DIR* d = fd ? ::fdopendir(fd.release()) : nullptr;
+  if (d) {
+    while (dirent* e = ::readdir(d))
+      if (std::string_view(e->d_name).starts_with("slot-")) seen_.emplace_back(e->d_name);
+    ::closedir(d);
+  }
+  thread_local std::minstd_rand rng(std::random_device{}());
+  std::shuffle(seen_.begin(), seen_.end(), rng);
+  if (seen_.empty()) empty_until_ns_ = now_ns() + kEmptyBackoffNs;
+  return !seen_.empty();
+}
+
+Fd overwrite_file(const fs::path& path, const std::string& bytes) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return fd;
+  // Written from the start, then cut to length: the blocks the file has are
+  // reused, so a push allocates nothing when the new job is no bigger.
+  if (!write_all(fd.get(), bytes.data(), bytes.size()) ||
+      ::ftruncate(fd.get(), static_cast<off_t>(bytes.size())) < 0)
+    return Fd();
+  return fd;
+}
+
+}  // namespace suz
