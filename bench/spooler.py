@@ -10,9 +10,9 @@ them still in the page cache); how fast request
 handlers enqueue jobs (2 workers x 4 threads, 8 clients each asking for 50
 jobs per request, one spool() call per job; for Suzerain also with one
 spool_many() call per request) while a spooler consumes them; and how long a job waits
-when enqueued to an idle spooler. Suzerain fsyncs every job before its
-enqueue returns (one syncfs per round of pushes); uWSGI writes its spool
-files without fsync. --where puts the spools under DIR (e.g. /dev/shm, to
+when enqueued to an idle spooler. Suzerain makes every job durable before its
+enqueue returns (one fdatasync of its push journal per round of pushes);
+uWSGI writes its spool files without fsync. --where puts the spools under DIR (e.g. /dev/shm, to
 see the code's own cost without the disk's flushes).
 """
 import argparse
