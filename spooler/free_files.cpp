@@ -24,6 +24,8 @@ namespace {
 constexpr int kProbes = 4;
 // How long takes skip a pool found empty rather than read free/ again.
 constexpr std::int64_t kEmptyBackoffNs = 5'000'000;
+// How long puts skip a pool found full.
+constexpr std::int64_t kFullBackoffNs = 100'000'000;
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -49,10 +51,21 @@ std::string random_slot() {
 FreeFiles::FreeFiles(const fs::path& dir) : dir_(job_files::open_dir(dir)) {}
 
 bool FreeFiles::put(const fs::path& file) {
+  if (now_ns() < full_until_ns_.load(std::memory_order_relaxed)) return false;
   for (int i = 0; i < kProbes; ++i) {
-    if (::renameat2(AT_FDCWD, file.c_str(), dir_.get(), random_slot().c_str(), RENAME_NOREPLACE) == 0) return true;
+    std::string slot = random_slot();
+    if (::renameat2(AT_FDCWD, file.c_str(), dir_.get(), slot.c_str(), RENAME_NOREPLACE) == 0) {
+      // This process's own pushes may take it without reading free/.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (seen_.size() < kFreeSlots) seen_.push_back(std::move(slot));  // bounded in a process that never takes
+      empty_until_ns_ = 0;
+      return true;
+    }
     if (errno != EEXIST) return false;
   }
+  // Nearly full: more jobs are finishing than being pushed (a backlog
+  // draining), and each further try would cost a few failed renames.
+  full_until_ns_.store(now_ns() + kFullBackoffNs, std::memory_order_relaxed);
   return false;
 }
 

@@ -23,6 +23,7 @@
 // its dirent may show older bytes (of the job it held before): every job file
 // names its job inside (spooler/job.hpp), and a replay compares a queued
 // file with its journal record byte for byte (spooler/journal_replay.cpp).
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -55,6 +56,8 @@ class FreeFiles {
   std::vector<std::string> seen_;
   // After a reading found the pool empty, takes skip it for a while.
   std::int64_t empty_until_ns_ = 0;
+  // After the slots tried were all full, puts skip it for a while.
+  std::atomic<std::int64_t> full_until_ns_{0};
 };
 
 // Writes bytes over the whole of an existing file (a recycled one), leaving
