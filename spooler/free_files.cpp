@@ -3,15 +3,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <random>
 
 #include "spooler/job_files.hpp"
+#include "spooler/journal_segment.hpp"  // monotonic_ns
 
 namespace fs = std::filesystem;
 
@@ -27,22 +26,21 @@ constexpr std::int64_t kEmptyBackoffNs = 5'000'000;
 // How long puts skip a pool found full.
 constexpr std::int64_t kFullBackoffNs = 100'000'000;
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// A slot's name, from a per-thread generator reseeded in a forked child
-// (workers forked from one master would otherwise all pick alike).
-std::string random_slot() {
+// This thread's generator, reseeded in a forked child (workers forked from
+// one master would otherwise all pick alike).
+std::minstd_rand& thread_rng() {
   thread_local std::minstd_rand rng;
   thread_local pid_t seeded_in = 0;
   if (seeded_in != ::getpid()) {
     seeded_in = ::getpid();
     rng.seed(std::random_device{}() ^ static_cast<unsigned>(seeded_in));
   }
+  return rng;
+}
+
+std::string random_slot() {
   char name[16];
-  std::snprintf(name, sizeof name, "slot-%04u", static_cast<unsigned>(rng() % kFreeSlots));
+  std::snprintf(name, sizeof name, "slot-%04u", static_cast<unsigned>(thread_rng()() % kFreeSlots));
   return name;
 }
 
@@ -51,7 +49,7 @@ std::string random_slot() {
 FreeFiles::FreeFiles(const fs::path& dir) : dir_(job_files::open_dir(dir)) {}
 
 bool FreeFiles::put(const fs::path& file) {
-  if (now_ns() < full_until_ns_.load(std::memory_order_relaxed)) return false;
+  if (monotonic_ns() < full_until_ns_.load(std::memory_order_relaxed)) return false;
   for (int i = 0; i < kProbes; ++i) {
     std::string slot = random_slot();
     if (::renameat2(AT_FDCWD, file.c_str(), dir_.get(), slot.c_str(), RENAME_NOREPLACE) == 0) {
@@ -65,7 +63,7 @@ bool FreeFiles::put(const fs::path& file) {
   }
   // Nearly full: more jobs are finishing than being pushed (a backlog
   // draining), and each further try would cost a few failed renames.
-  full_until_ns_.store(now_ns() + kFullBackoffNs, std::memory_order_relaxed);
+  full_until_ns_.store(monotonic_ns() + kFullBackoffNs, std::memory_order_relaxed);
   return false;
 }
 
@@ -86,7 +84,7 @@ bool FreeFiles::take(const fs::path& to) {
 
 // Called with mutex_ held.
 bool FreeFiles::read_pool() {
-  if (now_ns() < empty_until_ns_) return false;
+  if (monotonic_ns() < empty_until_ns_) return false;
   // A fresh descriptor each time: a directory stream reads from its offset.
   Fd fd(::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   DIR* d = fd ? ::fdopendir(fd.release()) : nullptr;
@@ -95,9 +93,8 @@ bool FreeFiles::read_pool() {
       if (std::string_view(e->d_name).starts_with("slot-")) seen_.emplace_back(e->d_name);
     ::closedir(d);
   }
-  thread_local std::minstd_rand rng(std::random_device{}());
-  std::shuffle(seen_.begin(), seen_.end(), rng);
-  if (seen_.empty()) empty_until_ns_ = now_ns() + kEmptyBackoffNs;
+  std::shuffle(seen_.begin(), seen_.end(), thread_rng());
+  if (seen_.empty()) empty_until_ns_ = monotonic_ns() + kEmptyBackoffNs;
   return !seen_.empty();
 }
 
