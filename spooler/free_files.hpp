@@ -60,9 +60,4 @@ class FreeFiles {
   std::atomic<std::int64_t> full_until_ns_{0};
 };
 
-// Writes bytes over the whole of an existing file (a recycled one), leaving
-// it exactly that long; the fd stays open. An invalid Fd (errno set) when
-// it cannot, e.g. a file another user recycled.
-Fd overwrite_file(const std::filesystem::path& path, const std::string& bytes);
-
 }  // namespace suz

@@ -33,6 +33,17 @@ Fd write_file(const fs::path& path, const std::string& bytes) {
   return fd;
 }
 
+Fd overwrite_file(const fs::path& path, const std::string& bytes) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return fd;
+  // Written from the start, then cut to length: the blocks the file has are
+  // reused, so a push allocates nothing when the new job is no bigger.
+  if (!write_all(fd.get(), bytes.data(), bytes.size()) ||
+      ::ftruncate(fd.get(), static_cast<off_t>(bytes.size())) < 0)
+    return Fd();
+  return fd;
+}
+
 std::optional<std::string> read_file(const fs::path& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;

@@ -19,6 +19,10 @@ Fd open_dir(const std::filesystem::path& path);  // throws std::system_error
 // them) with bytes; the fd stays open. Throws std::system_error, leaving
 // nothing behind.
 Fd write_file(const std::filesystem::path& path, const std::string& bytes);
+// Writes bytes over the whole of an existing file (a recycled one, from
+// free/), leaving it exactly that long; the fd stays open. An invalid Fd
+// (errno set) when it cannot, e.g. a file another user recycled.
+Fd overwrite_file(const std::filesystem::path& path, const std::string& bytes);
 std::optional<std::string> read_file(const std::filesystem::path& path);
 // The job files of a directory (names that parse), sorted in run order;
 // other names (but *.error notes) into *strangers.
