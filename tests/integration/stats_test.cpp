@@ -159,15 +159,17 @@ TEST(Stats, metrics_are_prometheus_text_with_one_series_per_worker) {
     EXPECT_NE(r->body.find("pid=\"" + std::to_string(w["pid"].get<pid_t>()) + "\""), std::string::npos);
 }
 
-// The inode of the unix socket listening on path, from /proc/net/unix.
+// The inode of the unix socket listening on path, from /proc/net/unix. A connection's
+// server side carries the listener's path too, even while it waits in the accept queue
+// held by no process, so only the line flagged __SO_ACCEPTCON (a listener) counts.
 std::string unix_socket_inode(const std::string& path) {
   std::ifstream in("/proc/net/unix");
   for (std::string line; std::getline(in, line);) {
     if (line.size() > path.size() && line.compare(line.size() - path.size(), path.size(), path) == 0) {
       std::istringstream fields(line);
-      std::string f[7];
+      std::string f[7];  // Num RefCount Protocol Flags Type St Inode
       for (auto& x : f) fields >> x;
-      return f[6];
+      if (f[3] == "00010000") return f[6];
     }
   }
   return "";
