@@ -345,7 +345,7 @@ void Connection::send_headers(std::string_view first_body) {
 
   if (first_body.empty() || no_body_) {
     std::string_view piece = head;
-    send_all(&piece, 1);
+    send_all(&piece, 1, ends_connection(0));
     return;
   }
   if (chunked_) {
@@ -355,7 +355,7 @@ void Connection::send_headers(std::string_view first_body) {
     send_all(pieces, 4);
   } else {
     std::string_view pieces[] = {head, first_body};
-    send_all(pieces, 2);
+    send_all(pieces, 2, ends_connection(first_body.size()));
   }
   body_sent_ += first_body.size();
 }
@@ -386,7 +386,7 @@ void Connection::send_body(std::string_view data) {
     std::string_view pieces[] = {{size, static_cast<std::size_t>(n)}, data, "\r\n"};
     send_all(pieces, 3);
   } else {
-    send_all(&data, 1);
+    send_all(&data, 1, ends_connection(data.size()));
   }
   body_sent_ += data.size();
 }
@@ -443,7 +443,7 @@ bool Connection::finish_response() {
   }
   if (chunked_) {
     std::string_view last = "0\r\n\r\n";
-    send_all(&last, 1);
+    send_all(&last, 1, close_after_ && body_done_);
   }
   if (content_length_ && !no_body_ && body_sent_ < *content_length_) return false;  // short body: close
   return true;
@@ -460,7 +460,7 @@ void Connection::send_simple(int status, std::string_view reason, bool close) {
   }
   head += "\r\n";
   std::string_view pieces[] = {head, body};
-  send_all(pieces, 2);
+  send_all(pieces, 2, close_after_ && body_done_);
   headers_sent_ = true;
   status_ = std::to_string(status);
 }
@@ -500,7 +500,13 @@ std::size_t Connection::recv_some() {
   }
 }
 
-void Connection::send_all(const std::string_view* pieces, std::size_t count) {
+bool Connection::ends_connection(std::uint64_t body_bytes) const {
+  return close_after_ && body_done_ && !chunked_ &&
+         (no_body_ || (content_length_ && body_sent_ + body_bytes >= *content_length_));
+}
+
+void Connection::send_all(const std::string_view* pieces, std::size_t count, bool last) {
+  const int flags = MSG_NOSIGNAL | (last ? MSG_MORE : 0);
   iovec iov[8];
   std::size_t n = 0;
   for (std::size_t i = 0; i < count && n < 8; ++i)
@@ -510,7 +516,7 @@ void Connection::send_all(const std::string_view* pieces, std::size_t count) {
     msghdr msg{};
     msg.msg_iov = cur;
     msg.msg_iovlen = n;
-    ssize_t sent = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    ssize_t sent = ::sendmsg(fd_.get(), &msg, flags);
     if (sent < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {

@@ -85,7 +85,13 @@ class Connection final : public BodyReader, public ResponseWriter {
   // Blocking I/O with the I/O timeout; throw ClientError (and mark the client gone).
   void wait(short events, const char* doing);
   std::size_t recv_some();
-  void send_all(const std::string_view* pieces, std::size_t count);
+  // last: these are the final bytes before the connection is closed. They are
+  // sent with MSG_MORE so that close() puts its FIN on their segment: one
+  // packet (and one ACK) less per one-request connection.
+  void send_all(const std::string_view* pieces, std::size_t count, bool last = false);
+  // Whether body_bytes more of the body end the response and the connection
+  // closes after it, with nothing left to read first.
+  bool ends_connection(std::uint64_t body_bytes) const;
 
   Fd fd_;
   Protocol protocol_;

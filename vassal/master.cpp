@@ -164,9 +164,13 @@ bool Master::bind_listeners() {
         // Accepted sockets inherit TCP_NODELAY from the listener: one syscall
         // per connection saved. TCP_DEFER_ACCEPT wakes a worker only once the
         // request's first bytes are in, instead of on the bare handshake.
-        int one = 1, defer_seconds = 1;
+        // Quick-ACK off (inherited too): a new connection's request is not
+        // acknowledged on its own, the response carries the ACK. Bulk bodies
+        // are still acknowledged every second segment.
+        int one = 1, zero = 0, defer_seconds = 1;
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof defer_seconds);
+        ::setsockopt(fd.get(), IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
       }
       ListenAddress bound = a.kind == ListenAddress::Kind::kTcp ? local_address(fd) : a;
       spdlog::info("listening on {} ({}{})", bound.str(), kind, passed ? ", passed by the emperor" : "");

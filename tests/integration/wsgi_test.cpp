@@ -2,6 +2,8 @@
 // wrapped in wsgiref.validate (a violation is a 500 and a logged traceback).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <linux/tcp.h>  // glibc's tcp_info lacks the segment counts
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <fstream>
@@ -257,6 +259,29 @@ TEST_F(Wsgi, connection_close_from_the_client_is_honoured) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->header("connection"), "close");
   EXPECT_TRUE(c.closed_by_server());
+}
+
+// A one-request connection costs the server two segments after the
+// handshake's SYN-ACK, not four: the response carries the ACK of the request
+// (quick-ACK is off on the listener) and the FIN (the last response goes out
+// with MSG_MORE, so close() puts its FIN on the response's segment). Seen
+// from the client, the only segment without data is then the SYN-ACK; a
+// separate ACK or FIN makes it two or more. (A slow response can let the
+// delayed-ACK timer fire first, hence the fewest over 20 connections.)
+TEST_F(Wsgi, a_one_request_connection_gets_ack_response_and_fin_in_one_segment) {
+  unsigned fewest_without_data = 99;
+  for (int i = 0; i < 20; ++i) {
+    HttpClient c(port());
+    c.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto r = c.receive();
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(c.closed_by_server());
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    ASSERT_EQ(::getsockopt(c.fd(), IPPROTO_TCP, TCP_INFO, &info, &len), 0);
+    fewest_without_data = std::min(fewest_without_data, info.tcpi_segs_in - info.tcpi_data_segs_in);
+  }
+  EXPECT_EQ(fewest_without_data, 1u);
 }
 
 TEST_F(Wsgi, connection_close_from_the_app_closes_after_the_response) {
