@@ -46,9 +46,15 @@ def main():
     args = p.parse_args()
     common.require(common.VASSAL, "wrk", "uwsgi")
     w, module = args.workers, "heavy:application"
+    # uWSGI skips CPython's after-fork handlers unless told to (--py-call-osafterfork), which is
+    # why its workers can hang on a lock a dead thread held. Running them costs each worker the
+    # pages they write (threading's, logging's and random's reinitialisation): the second row
+    # is uWSGI made as fork-safe as Suzerain always is.
     servers = [
         ("suzerain", lambda port: common.suzerain(port, w, 1, module=module)),
         ("uwsgi", lambda port: common.uwsgi(port, w, 1, keepalive=True, module=module)),
+        ("uwsgi --py-call-osafterfork",
+         lambda port: common.uwsgi(port, w, 1, keepalive=True, module=module, extra=["--py-call-osafterfork"])),
         ("gunicorn --preload", lambda port: common.gunicorn(port, w, 1, "sync", module=module, preload=True)),
     ]
     rows = []
