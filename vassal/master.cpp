@@ -447,8 +447,12 @@ ExitCode Master::run_worker(const Slot& s, int record) {
   options.scoreboard = scoreboard_.get();
   options.record = record;
   options.notify_fd = events_.write.get();
-  Worker worker(plugin_, listeners_, options);
-  return worker.run();
+  auto worker = std::make_unique<Worker>(plugin_, listeners_, options);
+  ExitCode code = worker->run();
+  // Threads stuck in a request still use the worker until this process exits
+  // (right after this returns): left alive, not freed under them.
+  if (worker->threads_still_running()) static_cast<void>(worker.release());
+  return code;
 }
 
 ExitCode Master::run_spooler(const Slot& s, int record, const std::string& owner) {

@@ -156,6 +156,7 @@ ExitCode Worker::run() {
     for (std::thread& t : threads_) t.join();
   } else {
     for (std::thread& t : threads_) t.detach();  // stuck in a request: the process exit ends them
+    detached_ = true;
   }
   return ExitCode::kOk;
 }

@@ -50,6 +50,10 @@ class Worker {
 
   // Runs until stopped. Called in the freshly forked child.
   ExitCode run();
+  // After run(): app threads were still in a request when it returned (the
+  // graceful timeout ran out). They go on using this worker's connections,
+  // mutex and loop until the process exits, so it must not be destroyed.
+  bool threads_still_running() const { return detached_; }
 
   struct Client;  // a connection and its watchers (worker.cpp)
 
@@ -94,6 +98,7 @@ class Worker {
   std::vector<std::pair<Client*, bool>> returned_;
   bool stopping_threads_ = false;
   std::vector<std::thread> threads_;
+  bool detached_ = false;
 
   struct Watchers;
   std::unique_ptr<Watchers> w_;
