@@ -97,12 +97,22 @@ struct ConfigIssue {
   int column = 0;
   std::string key; // "[server] workers"; empty for syntax errors
   std::string message;
+  std::size_t not_shown = 0;  // set on the last one when problems past kMaxConfigIssues were dropped
 
+  // Escaped for a terminal or a log: control bytes in a name or a value
+  // come out as \xNN.
   std::string str() const;
 };
 
-// Every issue found, not just the first: users fix a file in one pass.
+// Every issue found, not just the first: users fix a file in one pass. But
+// not without end: a binary file would make one per line.
+inline constexpr std::size_t kMaxConfigIssues = 50;
 using ConfigResult = Result<VassalConfig, std::vector<ConfigIssue>>;
+// Every problem found, those dropped past kMaxConfigIssues included.
+std::size_t problem_count(const std::vector<ConfigIssue>& issues);
+
+// The longest string value (a path, a module, a URL) a vassal file may hold.
+inline constexpr std::size_t kMaxConfigString = 4096;
 
 ConfigResult load_vassal_config(const std::filesystem::path& file);
 // For tests and tools: parse text as if it were the contents of `file`.

@@ -4,13 +4,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <regex>
 #include <set>
-#include <sstream>
 
 #include "core/config.hpp"
+#include "core/config_file.hpp"
 #include "core/config_reader.hpp"
+#include "core/log.hpp"
 #include "core/redis_url.hpp"
 
 namespace suz {
@@ -31,10 +30,28 @@ fs::path resolve(const fs::path& base, const std::string& p) {
   return out;
 }
 
-bool valid_module_spec(const std::string& spec) {
-  // "pkg.mod:callable" or "pkg.mod" (callable defaults to "application").
-  static const std::regex re(R"(^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)?$)");
-  return std::regex_match(spec, re);
+// "a.b.c": ASCII identifiers joined by single dots.
+bool dotted_identifiers(std::string_view text) {
+  bool at_start = true;  // of an identifier
+  for (char ch : text) {
+    bool letter = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_';
+    bool digit = ch >= '0' && ch <= '9';
+    if (ch == '.' && !at_start) {
+      at_start = true;
+    } else if (letter || (digit && !at_start)) {
+      at_start = false;
+    } else {
+      return false;
+    }
+  }
+  return !at_start;
+}
+
+// "pkg.mod:callable" or "pkg.mod" (callable defaults to "application").
+bool valid_module_spec(std::string_view spec) {
+  std::size_t colon = spec.find(':');
+  if (colon == std::string_view::npos) return dotted_identifiers(spec);
+  return dotted_identifiers(spec.substr(0, colon)) && dotted_identifiers(spec.substr(colon + 1));
 }
 
 std::string with_default_callable(const std::string& spec) {
@@ -268,19 +285,26 @@ std::string ConfigIssue::str() const {
   if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
   out += ": ";
   if (!key.empty()) out += key + ": ";
-  return out + message;
+  return escaped(out + message);
+}
+
+std::size_t problem_count(const std::vector<ConfigIssue>& issues) {
+  if (issues.empty()) return 0;
+  return issues.size() + (issues.back().not_shown ? issues.back().not_shown - 1 : 0);
 }
 
 ConfigResult parse_vassal_config(std::string_view text, const fs::path& file) {
   VassalConfig c;
-  c.file = fs::absolute(file).lexically_normal();
+  std::error_code ec;  // no working directory (removed under us): keep the path as given
+  c.file = fs::absolute(file, ec).lexically_normal();
+  if (ec) c.file = file.lexically_normal();
   Diagnostics diag(file.string());
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(diag.file()));
   } catch (const toml::parse_error& e) {
     diag.add(e.source(), "", "TOML syntax error: " + std::string(e.description()));
-    return unexpected(std::move(diag.issues()));
+    return unexpected(diag.take_issues());
   }
 
   read_vassal(diag, root, c);
@@ -300,27 +324,14 @@ ConfigResult parse_vassal_config(std::string_view text, const fs::path& file) {
   }
   check_whole(diag, root, c);
 
-  if (!diag.issues().empty()) {
-    auto& issues = diag.issues();
-    std::stable_sort(issues.begin(), issues.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
-      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-    });
-    return unexpected(std::move(issues));
-  }
+  if (!diag.empty()) return unexpected(diag.take_issues());
   return c;
 }
 
 ConfigResult load_vassal_config(const fs::path& file) {
-  std::error_code ec;
-  if (fs::is_directory(file, ec))
-    return unexpected(std::vector<ConfigIssue>{{file.string(), 0, 0, "", "is a directory, not a vassal file"}});
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    return unexpected(std::vector<ConfigIssue>{
-        {file.string(), 0, 0, "", std::string("cannot read: ") + std::strerror(errno)}});
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_vassal_config(text.str(), file);
+  auto text = read_config_file(file);
+  if (!text) return unexpected(std::vector<ConfigIssue>{std::move(text.error())});
+  return parse_vassal_config(*text, file);
 }
 
 }  // namespace suz

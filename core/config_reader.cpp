@@ -1,13 +1,34 @@
 #include "core/config_reader.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 namespace suz::config_detail {
 
 void Diagnostics::add(const toml::source_region& where, std::string key, std::string message) {
+  if (issues_.size() >= kMaxConfigIssues) {
+    ++dropped_;
+    return;
+  }
   issues_.push_back(ConfigIssue{file_, static_cast<int>(where.begin.line),
                                 static_cast<int>(where.begin.column), std::move(key),
                                 std::move(message)});
+}
+
+std::vector<ConfigIssue> Diagnostics::take_issues() {
+  std::vector<ConfigIssue> out = std::move(issues_);
+  std::stable_sort(out.begin(), out.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  if (dropped_ > 0) {
+    out.push_back(ConfigIssue{file_, 0, 0, "",
+                              "and " + std::to_string(dropped_) + " more problem" + (dropped_ == 1 ? "" : "s") +
+                                  " (at most " + std::to_string(kMaxConfigIssues) + " are reported per file)",
+                              dropped_});
+  }
+  issues_.clear();
+  dropped_ = 0;
+  return out;
 }
 
 std::string_view type_name(toml::node_type type) {
@@ -83,13 +104,22 @@ void TableReader::missing(std::string_view key, std::string hint) {
   diag_.add(where, qualified(key), "required key is missing (" + std::move(hint) + ")");
 }
 
+bool TableReader::short_enough(std::string_view key, const toml::node& node, const std::string& value) {
+  if (value.size() <= kMaxConfigString) return true;
+  diag_.add(node.source(), qualified(key),
+            "a string of " + std::to_string(value.size()) + " bytes; the most a value may have is " +
+                std::to_string(kMaxConfigString));
+  return false;
+}
+
 void TableReader::string(std::string_view key, std::string& out) {
   const toml::node* node = take(key);
   if (!node) return;
-  if (auto v = node->as_string())
-    out = v->get();
-  else
+  if (auto v = node->as_string()) {
+    if (short_enough(key, *node, v->get())) out = v->get();
+  } else {
     wrong_type(key, *node, "a string");
+  }
 }
 
 void TableReader::integer(std::string_view key, int& out, int min, int max) {
@@ -144,7 +174,7 @@ void TableReader::string_or_int(std::string_view key, std::string& out) {
   const toml::node* node = take(key);
   if (!node) return;
   if (auto s = node->as_string()) {
-    out = s->get();
+    if (short_enough(key, *node, s->get())) out = s->get();
   } else if (auto i = node->as_integer()) {
     if (i->get() < 0) return error(key, "must not be negative");
     out = std::to_string(i->get());
@@ -157,7 +187,7 @@ void TableReader::string_list(std::string_view key, std::vector<std::string>& ou
   const toml::node* node = take(key);
   if (!node) return;
   if (auto s = node->as_string()) {
-    out = {s->get()};
+    if (short_enough(key, *node, s->get())) out = {s->get()};
     return;
   }
   auto arr = node->as_array();
@@ -166,6 +196,7 @@ void TableReader::string_list(std::string_view key, std::vector<std::string>& ou
   for (const toml::node& item : *arr) {
     auto s = item.as_string();
     if (!s) return wrong_type(key, item, "a string in the array");
+    if (!short_enough(key, item, s->get())) return;
     values.push_back(s->get());
   }
   out = std::move(values);

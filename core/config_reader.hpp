@@ -17,13 +17,17 @@ namespace suz::config_detail {
 class Diagnostics {
  public:
   explicit Diagnostics(std::string file) : file_(std::move(file)) {}
+  // Past kMaxConfigIssues only counted.
   void add(const toml::source_region& where, std::string key, std::string message);
   const std::string& file() const { return file_; }
-  std::vector<ConfigIssue>& issues() { return issues_; }
+  // Sorted by position, with a last line saying how many were dropped.
+  std::vector<ConfigIssue> take_issues();
+  bool empty() const { return issues_.empty(); }
 
  private:
   std::string file_;
   std::vector<ConfigIssue> issues_;
+  std::size_t dropped_ = 0;
 };
 
 class TableReader {
@@ -55,6 +59,8 @@ class TableReader {
   template <class T, class FromInt, class Parse>
   void quantity(std::string_view key, T& out, FromInt from_int, Parse parse, std::string_view expected);
   void wrong_type(std::string_view key, const toml::node& node, std::string_view expected);
+  // Reports a string value over kMaxConfigString.
+  bool short_enough(std::string_view key, const toml::node& node, const std::string& value);
   std::string qualified(std::string_view key) const;
 
   Diagnostics& diag_;

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "core/fd.hpp"
+#include "core/signals.hpp"
 
 namespace suz {
 namespace {
@@ -34,12 +35,14 @@ std::string_view what_of(const std::exception_ptr& e) noexcept {
 }
 
 // The parent's handlers point into its event loop; in the child they would
-// write to the parent's wake-up pipe. Ignored signals stay ignored.
+// write to the parent's wake-up pipe. Ignored signals stay ignored, and so do
+// stray ones (core/signals.hpp): their handler only records, and a child must
+// not die of a stray signal before it installs its own.
 void reset_signal_handlers() noexcept {
   for (int sig = 1; sig < NSIG; ++sig) {
     struct sigaction old {};
     if (sigaction(sig, nullptr, &old) != 0) continue;
-    if (old.sa_handler == SIG_IGN || old.sa_handler == SIG_DFL) continue;
+    if (old.sa_handler == SIG_IGN || old.sa_handler == SIG_DFL || is_stray_signal_handler(old.sa_handler)) continue;
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);

@@ -135,6 +135,22 @@ void set_process_label(std::string label) {
   install_formatter();
 }
 
+std::string escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char ch : text) {
+    if (ch >= 0x20 && ch != 0x7f) {
+      out += static_cast<char>(ch);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[ch >> 4];
+      out += kHex[ch & 0xf];
+    }
+  }
+  return out;
+}
+
 void reopen_log() {
   if (state().sink) state().sink->reopen();
 }

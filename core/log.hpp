@@ -31,6 +31,11 @@ void init_logging(std::string process_label, const LogOptions& options = {});
 // Renames this process in its log lines (a forked worker: "vassal hello: worker 3").
 void set_process_label(std::string label);
 
+// A name or a value from outside (a file name, a config value, a request
+// path) made safe to log: control bytes and DEL as \xNN, so an escape
+// sequence in a file name cannot reach the operator's terminal.
+std::string escaped(std::string_view text);
+
 // Reopens the log file (SIGUSR1).
 void reopen_log();
 

@@ -1,12 +1,19 @@
 #include "emperor/directory_watcher.hpp"
 
+#include <dirent.h>
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <memory>
 #include <system_error>
+#include <utility>
+
+#include "core/log.hpp"
 
 namespace suz {
 
@@ -15,6 +22,34 @@ namespace {
 // Long enough to merge one save's events, short enough to stay far inside
 // the 50 ms in which a change must be noticed.
 constexpr double kSettleSeconds = 0.005;
+// How often the path is checked besides the parent's events: the parent
+// itself may be replaced, or not be watchable.
+constexpr double kPathCheckSeconds = 1.0;
+
+// IN_CREATE only matters for what is not a plain file (a plain file gets
+// IN_CLOSE_WRITE once written, and should not be read half-written).
+constexpr uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM | IN_CREATE |
+                              IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+// In the parent: the directory's own name appearing or going.
+constexpr uint32_t kParentMask = IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR;
+
+std::filesystem::path without_trailing_separator(const std::filesystem::path& p) {
+  std::filesystem::path out = p.lexically_normal();
+  if (!out.has_filename() && out.has_parent_path() && out != out.root_path()) out = out.parent_path();
+  return out;
+}
+
+// Present unless the name is certainly not there: a file that cannot be
+// examined (EACCES, EIO, ELOOP) is a broken vassal file, not a removed one.
+bool name_present(const std::filesystem::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
+}
+
+bool names_a_symlink(const std::filesystem::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
 
 }  // namespace
 
@@ -23,41 +58,100 @@ bool is_vassal_file(const std::string& name) {
 }
 
 DirectoryWatcher::DirectoryWatcher(struct ev_loop* loop, std::filesystem::path dir, OnChange on_change)
-    : loop_(loop), dir_(std::move(dir)), on_change_(std::move(on_change)) {
+    : loop_(loop), dir_(without_trailing_separator(dir)), on_change_(std::move(on_change)) {
   inotify_ = Fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify_) throw std::system_error(errno, std::generic_category(), "inotify_init1");
-  // IN_CREATE only matters for what is not a plain file (a plain file gets
-  // IN_CLOSE_WRITE once written, and should not be read half-written).
-  uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM | IN_CREATE | IN_DELETE_SELF |
-                  IN_MOVE_SELF | IN_ONLYDIR;
-  if (::inotify_add_watch(inotify_.get(), dir_.c_str(), mask) < 0)
+  struct stat st {};
+  if (::stat(dir_.c_str(), &st) != 0 || (dir_wd_ = ::inotify_add_watch(inotify_.get(), dir_.c_str(), kDirMask)) < 0)
     throw std::system_error(errno, std::generic_category(), "cannot watch " + dir_.string());
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  watch_parent();
   ev_io_init(&io_, on_readable, inotify_.get(), EV_READ);
   io_.data = this;
   ev_io_start(loop_, &io_);
   ev_init(&settle_, on_settled);
   settle_.data = this;
-  for (const std::string& f : scan()) known_.insert(f);
+  ev_timer_init(&poll_, on_poll, kPathCheckSeconds, kPathCheckSeconds);
+  poll_.data = this;
+  ev_timer_start(loop_, &poll_);
+  if (auto files = scan()) known_.insert(files->begin(), files->end());
 }
 
 DirectoryWatcher::~DirectoryWatcher() {
   ev_io_stop(loop_, &io_);
   ev_timer_stop(loop_, &settle_);
+  ev_timer_stop(loop_, &poll_);
 }
 
-std::vector<std::string> DirectoryWatcher::scan() const {
+std::optional<std::vector<std::string>> DirectoryWatcher::scan() {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir_.c_str()), ::closedir);
   std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    std::string name = entry.path().filename().string();
-    if (is_vassal_file(name)) files.push_back(name);
+  int err = d ? 0 : errno;
+  if (d) {
+    errno = 0;
+    while (dirent* e = ::readdir(d.get())) {
+      std::string name = e->d_name;
+      if (is_vassal_file(name)) files.push_back(std::move(name));
+    }
+    err = errno;
   }
-  if (ec) spdlog::error("cannot list {}: {}", dir_.string(), ec.message());
+  if (err) {
+    if (!unlistable_)
+      spdlog::error("cannot list the vassal directory {}: {}: its vassals keep running their last good configuration",
+                    escaped(dir_.string()), std::strerror(err));
+    unlistable_ = true;
+    return std::nullopt;
+  }
+  if (unlistable_) spdlog::info("the vassal directory {} can be listed again", escaped(dir_.string()));
+  unlistable_ = false;
   std::sort(files.begin(), files.end());
   return files;
 }
 
+void DirectoryWatcher::watch_parent() {
+  int wd = ::inotify_add_watch(inotify_.get(), dir_.parent_path().c_str(), kParentMask);
+  if (wd < 0 && parent_wd_ != -2)
+    spdlog::warn("cannot watch {} ({}): a new directory at {} is noticed within {:.0f}s, not at once",
+                 escaped(dir_.parent_path().string()), std::strerror(errno), escaped(dir_.string()), kPathCheckSeconds);
+  parent_wd_ = wd < 0 ? -2 : wd;  // -2: failed, and said so
+}
+
+void DirectoryWatcher::check_path() {
+  struct stat st {};
+  bool is_dir = ::stat(dir_.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  int err = is_dir ? 0 : (errno ? errno : ENOTDIR);
+  if (is_dir && !missing_ && st.st_dev == dev_ && st.st_ino == ino_) return;
+  if (!is_dir) {
+    if (dir_wd_ >= 0) ::inotify_rm_watch(inotify_.get(), dir_wd_);
+    dir_wd_ = -1;
+    if (!missing_)
+      spdlog::critical("the vassal directory {} is gone ({}): its vassals keep running; it is watched for again",
+                       escaped(dir_.string()), std::strerror(err));
+    missing_ = true;
+    return;
+  }
+  int wd = ::inotify_add_watch(inotify_.get(), dir_.c_str(), kDirMask);
+  if (wd < 0) {
+    if (!missing_)
+      spdlog::critical("cannot watch the new vassal directory {}: {}: its vassals keep running", escaped(dir_.string()),
+                       std::strerror(errno));
+    missing_ = true;
+    return;
+  }
+  if (dir_wd_ >= 0 && dir_wd_ != wd) ::inotify_rm_watch(inotify_.get(), dir_wd_);
+  dir_wd_ = wd;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  missing_ = false;
+  spdlog::warn("the vassal directory {} is a new directory (recreated, moved back or swapped): rescanning it",
+               escaped(dir_.string()));
+  watch_parent();
+  rescan();
+}
+
 void DirectoryWatcher::on_readable(struct ev_loop*, ev_io* w, int) { static_cast<DirectoryWatcher*>(w->data)->read_events(); }
+void DirectoryWatcher::on_poll(struct ev_loop*, ev_timer* w, int) { static_cast<DirectoryWatcher*>(w->data)->check_path(); }
 
 void DirectoryWatcher::read_events() {
   alignas(inotify_event) char buf[16384];
@@ -71,21 +165,29 @@ void DirectoryWatcher::read_events() {
       auto* e = reinterpret_cast<inotify_event*>(p);
       p += sizeof(inotify_event) + e->len;
       if (e->mask & IN_Q_OVERFLOW) {
-        spdlog::warn("inotify queue overflowed: rescanning {}", dir_.string());
+        spdlog::warn("inotify queue overflowed: rescanning {}", escaped(dir_.string()));
         rescan();
         continue;
       }
-      if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
-        spdlog::critical("the vassal directory {} was removed or moved: no more changes will be seen", dir_.string());
+      std::string name(e->len ? e->name : "");
+      if (e->wd == parent_wd_) {
+        if (name == dir_.filename().string()) check_path();
         continue;
       }
-      if (e->len == 0) continue;
-      std::string name(e->name);
+      if (e->wd != dir_wd_) continue;  // a directory no longer at the path
+      if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+        check_path();
+        continue;
+      }
+      if (name.empty()) {
+        if (e->mask & IN_ATTRIB) rescan();  // chmod of the directory: what could not be listed may be now
+        continue;
+      }
       if (!is_vassal_file(name)) continue;
       // A regular file is noted once written (IN_CLOSE_WRITE); anything else
       // named *.toml (a symlink, a directory) when it appears, so a broken one
       // is reported rather than ignored.
-      if ((e->mask & IN_CREATE) && !(e->mask & IN_ISDIR) && !std::filesystem::is_symlink(dir_ / name)) continue;
+      if ((e->mask & IN_CREATE) && !(e->mask & IN_ISDIR) && !names_a_symlink(dir_ / name)) continue;
       note(name);
     }
   }
@@ -93,31 +195,45 @@ void DirectoryWatcher::read_events() {
 
 void DirectoryWatcher::note(const std::string& file) {
   pending_.insert(file);
+  settle();
+}
+
+void DirectoryWatcher::rescan() {
+  pending_rescan_ = true;
+  settle();
+}
+
+void DirectoryWatcher::settle() {
   if (!ev_is_active(&settle_)) {
     ev_timer_set(&settle_, kSettleSeconds, 0.);
     ev_timer_start(loop_, &settle_);
   }
 }
 
-void DirectoryWatcher::rescan() {
-  for (const std::string& f : scan()) note(f);
-  for (const std::string& f : known_) note(f);
-}
-
 void DirectoryWatcher::on_settled(struct ev_loop*, ev_timer* w, int) {
   auto* self = static_cast<DirectoryWatcher*>(w->data);
-  std::set<std::string> files;
-  files.swap(self->pending_);
-  for (const std::string& f : files) {
+  // While the directory is not at its path every name in it is "gone":
+  // nothing is reported until it is back, and then rescanned.
+  if (self->missing_) return;
+  std::set<std::string> changed, seen;
+  changed.swap(self->pending_);
+  if (std::exchange(self->pending_rescan_, false)) {
+    if (auto files = self->scan()) {
+      seen.insert(files->begin(), files->end());
+      seen.insert(self->known_.begin(), self->known_.end());
+    }
+  }
+  seen.insert(changed.begin(), changed.end());
+  for (const std::string& f : seen) {
     // Present while the name is in the directory, whatever it is or points
     // to: a symlink left dangling by a deploy, or a file that cannot be read,
     // is a broken vassal file (reported, the running vassal kept), not a
     // removed one.
-    std::error_code ec;
-    bool present = std::filesystem::exists(std::filesystem::symlink_status(self->dir_ / f, ec));
+    bool present = name_present(self->dir_ / f);
+    if (!present && !self->known_.contains(f)) continue;
     if (present) self->known_.insert(f);
     else self->known_.erase(f);
-    self->on_change_(f, present);
+    self->on_change_(f, !present ? FileChange::kGone : changed.contains(f) ? FileChange::kChanged : FileChange::kSeen);
   }
 }
 

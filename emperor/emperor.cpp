@@ -6,8 +6,12 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <iterator>
 #include <nlohmann/json.hpp>
+
+#include "core/log.hpp"
+#include "core/signals.hpp"
 
 namespace suz {
 
@@ -19,13 +23,14 @@ Emperor::~Emperor() {
 }
 
 ExitCode Emperor::run() {
-  ::signal(SIGPIPE, SIG_IGN);
-  const int handled[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP};
-  signals_.resize(std::size(handled));
-  for (std::size_t i = 0; i < std::size(handled); ++i) {
+  catch_stray_signals(kEmperorSignals);
+  ::signal(SIGPIPE, SIG_IGN);  // a status client gone: EPIPE from send(), not a stray signal
+  const std::initializer_list<int> handled = kEmperorSignals;
+  signals_.resize(handled.size());
+  for (std::size_t i = 0; i < handled.size(); ++i) {
     ev_signal_init(&signals_[i], [](struct ev_loop*, ev_signal* w, int) {
       static_cast<Emperor*>(w->data)->on_signal(w->signum);
-    }, handled[i]);
+    }, handled.begin()[i]);
     signals_[i].data = this;
     ev_signal_start(loop_, &signals_[i]);
   }
@@ -37,7 +42,7 @@ ExitCode Emperor::run() {
 
   try {
     watcher_ = std::make_unique<DirectoryWatcher>(loop_, options_.dir,
-                                                  [this](const std::string& f, bool present) { on_file(f, present); });
+                                                  [this](const std::string& f, FileChange c) { on_file(f, c); });
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return ExitCode::kBootError;
@@ -50,15 +55,16 @@ ExitCode Emperor::run() {
     spdlog::critical("status socket: {}", e.what());
     return ExitCode::kBootError;
   }
-  std::vector<std::string> files = watcher_->scan();
+  std::vector<std::string> files = watcher_->scan().value_or(std::vector<std::string>{});
   spdlog::info("watching {}: {} vassal file(s); status on {}", options_.dir.string(), files.size(),
                status_path.string());
   // Every vassal at once: throttling is for vassals that keep dying, not for boot.
-  for (const std::string& f : files) on_file(f, true);
+  for (const std::string& f : files) on_file(f, FileChange::kChanged);
 
   std::uint64_t watchdog_usec = 0;
   bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-  double period = watchdog ? static_cast<double>(watchdog_usec) / 2e6 : 1.0;
+  // Once a second at least: stray signals are logged from here too.
+  double period = watchdog ? std::min(1.0, static_cast<double>(watchdog_usec) / 2e6) : 1.0;
   ev_timer_init(&notify_, [](struct ev_loop*, ev_timer* w, int) { static_cast<Emperor*>(w->data)->notify_systemd(); },
                 period, period);
   notify_.data = this;
@@ -73,19 +79,22 @@ ExitCode Emperor::run() {
   return ExitCode::kOk;
 }
 
-void Emperor::on_file(const std::string& file, bool present) {
+void Emperor::on_file(const std::string& file, FileChange change) {
   if (stopping_) return;
   auto it = vassals_.find(file);
-  if (present) {
+  if (change != FileChange::kGone) {
     if (it == vassals_.end()) {
-      spdlog::info("vassal file {}: new", file);
+      spdlog::info("vassal file {}: new", escaped(file));
       it = vassals_.emplace(file, std::make_unique<Vassal>(loop_, options_, file)).first;
+      it->second->on(Vassal::Event::kFilePresent);
+    } else if (change == FileChange::kChanged) {
+      spdlog::info("vassal file {}: changed", escaped(file));
+      it->second->on(Vassal::Event::kFilePresent);
     } else {
-      spdlog::info("vassal file {}: changed", file);
+      it->second->on(Vassal::Event::kFileSeen);
     }
-    it->second->on(Vassal::Event::kFilePresent);
   } else if (it != vassals_.end()) {
-    spdlog::info("vassal file {}: removed", file);
+    spdlog::info("vassal file {}: removed", escaped(file));
     it->second->on(Vassal::Event::kFileGone);
   }
   forget_finished();
@@ -104,6 +113,11 @@ void Emperor::on_signal(int signum) {
       if (stopping_) break;
       spdlog::info("reloading every vassal");
       for (auto& [file, v] : vassals_) v->on(Vassal::Event::kReload);
+      break;
+    case kReopenLogsSignal:
+      spdlog::info("reopening logs: {} sent to every master", signal_name(signum));
+      reopen_log();
+      for (auto& [file, v] : vassals_) v->signal_masters(signum);
       break;
     default:
       break;
@@ -154,6 +168,7 @@ std::string Emperor::status_json() const {
 }
 
 void Emperor::notify_systemd() {
+  log_stray_signals();
   std::map<std::string_view, int> by_state;
   for (const auto& [file, v] : vassals_) by_state[v->state_name()]++;
   std::string status = std::to_string(vassals_.size()) + " vassal(s)";

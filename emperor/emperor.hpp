@@ -6,6 +6,8 @@
 //   TERM       graceful stop of every vassal, then exit; a second TERM, or
 //   INT, QUIT  quick stop
 //   HUP        reload every vassal (as if each file were touched)
+//   USR1       reopen logs: sent on to every master (core/signals.hpp has
+//              the whole table, and what the stray signals do)
 //
 // Under systemd (Type=notify) it reports READY=1 once every boot vassal was
 // started, a STATUS= line with the vassals' states, WATCHDOG=1 when the unit
@@ -34,7 +36,7 @@ class Emperor {
   ExitCode run();
 
  private:
-  void on_file(const std::string& file, bool present);
+  void on_file(const std::string& file, FileChange change);
   void on_signal(int signum);
   void reap(pid_t pid, int status);
   void stop(bool graceful);

@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/config_file.hpp"
 #include "core/exit_code.hpp"
+#include "core/log.hpp"
 #include "core/units.hpp"
 #include "emperor/vassal_launcher.hpp"
 
@@ -74,7 +76,7 @@ Vassal::~Vassal() {
 }
 
 std::string Vassal::name() const {
-  return config_ ? config_->vassal.name : std::filesystem::path(file_).stem().string();
+  return escaped(config_ ? config_->vassal.name : std::filesystem::path(file_).stem().string());
 }
 
 pid_t Vassal::pid() const { return current_ ? current_->pid : 0; }
@@ -92,9 +94,15 @@ void Vassal::set_state(VassalState s) {
 }
 
 bool Vassal::load() {
-  ConfigResult loaded = load_vassal_config(path_);
+  auto text = read_config_file(path_);
+  if (!text) {
+    spdlog::error("vassal {}: {}", escaped(file_), text.error().str());
+    return false;
+  }
+  read_hash_ = std::hash<std::string>{}(*text);
+  ConfigResult loaded = parse_vassal_config(*text, path_);
   if (!loaded) {
-    for (const ConfigIssue& issue : loaded.error()) spdlog::error("vassal {}: {}", file_, issue.str());
+    for (const ConfigIssue& issue : loaded.error()) spdlog::error("vassal {}: {}", escaped(file_), issue.str());
     return false;
   }
   // Whom it runs as is part of the configuration: a file that asks for a
@@ -104,30 +112,35 @@ bool Vassal::load() {
     struct stat st {};
     if (::stat(path_.c_str(), &st) != 0) return false;
     if (st.st_uid == 0) {
-      spdlog::error("vassal {}: --tyrant: refusing a file owned by root (chown it to the user the app runs as)", file_);
+      spdlog::error("vassal {}: --tyrant: refusing a file owned by root (chown it to the user the app runs as)", escaped(file_));
       return false;
     }
     who = credentials_of_owner(st.st_uid, st.st_gid);
     if (!loaded->vassal.uid.empty() || !loaded->vassal.gid.empty())
-      spdlog::warn("vassal {}: --tyrant: [vassal] uid and gid are ignored; it runs as the file's owner, {}", file_,
+      spdlog::warn("vassal {}: --tyrant: [vassal] uid and gid are ignored; it runs as the file's owner, {}", escaped(file_),
                    who->label);
   } else {
     auto resolved = resolve_credentials(loaded->vassal.uid, loaded->vassal.gid);
     if (!resolved) {
-      spdlog::error("vassal {}: {}", file_, resolved.error());
+      spdlog::error("vassal {}: {}", escaped(file_), resolved.error());
       return false;
     }
     who = *resolved;
   }
   if (who) {
     if (auto why = cannot_become(*who)) {
-      spdlog::error("vassal {}: {}", file_, *why);
+      spdlog::error("vassal {}: {}", escaped(file_), *why);
       return false;
     }
   }
   config_ = std::move(*loaded);
   credentials_ = who;
   return true;
+}
+
+bool Vassal::unchanged_since_read() const {
+  auto text = read_config_file(path_);
+  return text && read_hash_ == std::hash<std::string>{}(*text);
 }
 
 double Vassal::mercy_seconds() const {
@@ -139,6 +152,9 @@ double Vassal::mercy_seconds() const {
 // The state machine: every transition of a vassal is made here.
 void Vassal::on(Event e, Process* p, int status) {
   switch (e) {
+    case Event::kFileSeen:
+      if (file_present_ && state_ != VassalState::kStopping && unchanged_since_read()) return;
+      [[fallthrough]];
     case Event::kFilePresent:
     case Event::kReload: {
       file_present_ = true;
@@ -147,7 +163,7 @@ void Vassal::on(Event e, Process* p, int status) {
       bool was_serving = state_ == VassalState::kRunning || state_ == VassalState::kReloading;
       if (!load()) {
         if (was_serving || state_ == VassalState::kStarting) {
-          spdlog::error("vassal {}: {} is invalid: still running the previous configuration", name(), file_);
+          spdlog::error("vassal {}: {} is invalid: still running the previous configuration", name(), escaped(file_));
         } else {
           ev_timer_stop(loop_, &backoff_);
           set_state(VassalState::kInvalid);
@@ -311,7 +327,7 @@ bool Vassal::start(std::unique_ptr<Process>& into) {
     spec.sockets = sockets_.prepare(*config_);
     launched = launch_vassal(spec);
   } catch (const std::exception& e) {
-    spdlog::error("vassal {}: cannot start: {}", name(), e.what());
+    spdlog::error("vassal {}: cannot start: {}", name(), escaped(e.what()));
     last_exit_ = e.what();
     return false;
   }
@@ -347,7 +363,7 @@ bool Vassal::start(std::unique_ptr<Process>& into) {
   });
   p->timer.data = p.get();
   p->arm(Process::Deadline::kReady, options_.ready_timeout);
-  spdlog::info("vassal {}: started pid {} for {}", name(), p->pid, path_.string());
+  spdlog::info("vassal {}: started pid {} for {}", name(), p->pid, escaped(path_.string()));
   into = std::move(p);
   return true;
 }
@@ -361,6 +377,12 @@ void Vassal::ask_to_stop(Process& p, bool graceful) {
   // its loop runs, the signal means the same as the message).
   if (!sent || !p.ready) ::kill(p.pid, graceful ? SIGTERM : SIGINT);
   p.arm(Process::Deadline::kMercy, graceful ? mercy_seconds() : 5.0);
+}
+
+void Vassal::signal_masters(int sig) const {
+  for (Process* p : {current_.get(), successor_.get()})
+    if (p) ::kill(p->pid, sig);
+  for (const auto& p : leaving_) ::kill(p->pid, sig);
 }
 
 bool Vassal::reaped(pid_t pid, int status) {

@@ -50,6 +50,7 @@ class Vassal {
 
   enum class Event {
     kFilePresent,     // new, changed or touched
+    kFileSeen,        // there at a rescan of the directory: reloaded only if its bytes changed
     kFileGone,
     kReload,          // the emperor's HUP
     kStop,            // the emperor stops (graceful)
@@ -71,6 +72,8 @@ class Vassal {
   void on(Event e, Process* p = nullptr, int status = 0);
   // A reaped child: true if it was one of this vassal's.
   bool reaped(pid_t pid, int status);
+  // Sends sig to every master of this vassal (the emperor's USR1).
+  void signal_masters(int sig) const;
   // No file, no process: the emperor can forget it.
   bool finished() const;
 
@@ -88,6 +91,7 @@ class Vassal {
  private:
   bool start(std::unique_ptr<Process>& into);  // a new master on config_; false (logged) if it could not start
   bool load();               // config_ from the file; false (logged) if invalid
+  bool unchanged_since_read() const;
   void ask_to_stop(Process& p, bool graceful);
   void enter_backoff();
   void set_state(VassalState s);
@@ -100,6 +104,7 @@ class Vassal {
   std::filesystem::path path_;
   VassalState state_ = VassalState::kInvalid;
   bool file_present_ = true;
+  std::optional<std::size_t> read_hash_;  // of the bytes last read from the file, valid or not
   std::optional<VassalConfig> config_;
   std::optional<Credentials> credentials_;  // whom config_'s masters run as (nullopt: the emperor's user)
   VassalSockets sockets_;

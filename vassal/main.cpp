@@ -10,6 +10,7 @@
 #include "core/exit_code.hpp"
 #include "core/log.hpp"
 #include "core/process_title.hpp"
+#include "core/signals.hpp"
 #include "core/version.hpp"
 #include "plugins/python/plugin.hpp"
 #include "plugins/python/version.hpp"
@@ -20,17 +21,19 @@ namespace {
 int check(const suz::ConfigResult& config, const std::string& file) {
   if (!config) {
     for (const suz::ConfigIssue& issue : config.error()) std::cerr << issue.str() << "\n";
-    std::cerr << file << ": " << config.error().size() << " problem"
-              << (config.error().size() == 1 ? "" : "s") << "\n";
+    std::size_t problems = suz::problem_count(config.error());
+    std::cerr << suz::escaped(file) << ": " << problems << " problem" << (problems == 1 ? "" : "s") << "\n";
     return suz::to_int(suz::ExitCode::kConfigInvalid);
   }
-  std::cout << file << ": ok (vassal " << config->vassal.name << ")\n";
+  std::cout << suz::escaped(file) << ": ok (vassal " << suz::escaped(config->vassal.name) << ")\n";
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // From the start: a stray signal while the app imports must not end the master.
+  suz::catch_stray_signals(suz::kMasterSignals);
   suz::init_process_title(argc, argv);
   CLI::App cli{"Runs one Python WSGI app: a master that loads the app once and forks workers and spoolers."};
   cli.set_version_flag("-V,--version", std::string("vassal (suzerain) ") + suz::kVersion +

@@ -21,6 +21,7 @@
 #include "core/log.hpp"
 #include "core/process_title.hpp"
 #include "core/redis_url.hpp"
+#include "core/signals.hpp"
 #include "core/socket.hpp"
 #include "vassal/spooler.hpp"
 #include "vassal/worker.hpp"
@@ -98,9 +99,9 @@ struct MasterCallbacks {
       case SIGTTOU:
         if (!m.stopping_) m.remove_slot();
         break;
-      case SIGUSR1:
+      case kReopenLogsSignal:
         reopen_log();
-        m.signal_workers(SIGUSR1);
+        m.signal_workers(kReopenLogsSignal);
         break;
       default: break;
     }
@@ -231,10 +232,10 @@ ExitCode Master::run() {
   events_ = make_pipe(O_NONBLOCK);
 
   struct ev_loop* loop = EV_DEFAULT;
-  const int signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
-  w_->signals.resize(std::size(signals));
-  for (std::size_t i = 0; i < std::size(signals); ++i) {
-    ev_signal_init(&w_->signals[i], MasterCallbacks::signal, signals[i]);
+  const std::initializer_list<int> signals = kMasterSignals;  // the stray ones are caught since main()
+  w_->signals.resize(signals.size());
+  for (std::size_t i = 0; i < signals.size(); ++i) {
+    ev_signal_init(&w_->signals[i], MasterCallbacks::signal, signals.begin()[i]);
     w_->signals[i].data = this;
     ev_signal_start(loop, &w_->signals[i]);
   }
@@ -645,6 +646,7 @@ void Master::kill_process(Child& p, RespawnCause cause, const std::string& why) 
 
 void Master::scan() {
   std::int64_t now = monotonic_ms();
+  log_stray_signals();
   if (spool_ && now >= next_spool_upkeep_ms_) {
     // Our spoolers' claims are alive (Redis would otherwise expire them);
     // another vassal sharing this spool may have died holding jobs.
@@ -680,7 +682,7 @@ void Master::scan() {
         p.kill_cause = RespawnCause::kHarakiri;
         spdlog::error("{} (pid {}): harakiri: \"{}\" on thread {} ran for {} (limit {}); dumping stacks, killing", p.name,
                       p.pid, scoreboard_->request_of(p.record, t), t + 1, format_duration(ran), format_duration(limit));
-        ::kill(p.pid, SIGUSR2);
+        ::kill(p.pid, kStackDumpSignal);
         ev_timer_set(&p.dump_then_kill, kDumpGrace, 0.);
         ev_timer_start(EV_DEFAULT, &p.dump_then_kill);
         break;

@@ -1,3 +1,4 @@
+#include "core/signals.hpp"
 #include "vassal/spooler.hpp"
 
 #include <ev.h>
@@ -44,7 +45,7 @@ struct SpoolerCallbacks {
         // Jobs run inside this loop's callbacks: none is in hand now.
         spdlog::info("stopping");
         ev_break(loop, EVBREAK_ALL);
-      } else if (info.ssi_signo == SIGUSR1) {
+      } else if (info.ssi_signo == kReopenLogsSignal) {
         reopen_log();
       }
     }
@@ -61,6 +62,7 @@ struct SpoolerCallbacks {
     Spooler& s = of(w->data);
     if (s.options_.scoreboard) s.options_.scoreboard->process(s.options_.record).heartbeat_ms = monotonic_ms();
     s.checkpoint();
+    log_stray_signals();
   }
 };
 
@@ -75,9 +77,11 @@ ExitCode Spooler::run() {
   // TERM and friends through a signalfd read by the loop, blocked before any
   // app thread can start; INT and QUIT keep their default action: a quick
   // stop ends even a job that never returns.
+  // Every other signal is stray (core/signals.hpp), or USR2's stack dump.
+  catch_stray_signals(kChildSignals);
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU}) sigaddset(&set, sig);
+  for (int sig : {SIGTERM, kReopenLogsSignal}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t quick;

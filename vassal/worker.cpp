@@ -1,3 +1,4 @@
+#include "core/signals.hpp"
 #include "vassal/worker.hpp"
 
 #include <arpa/inet.h>
@@ -84,7 +85,7 @@ struct WorkerCallbacks {
         case SIGQUIT:
           ev_break(loop, EVBREAK_ALL);
           break;
-        case SIGUSR1:
+        case kReopenLogsSignal:
           reopen_log();
           break;
         default:
@@ -104,9 +105,11 @@ Worker::~Worker() {
 ExitCode Worker::run() {
   // Signals arrive through a signalfd read by the loop; blocked before any
   // app thread starts, so every thread inherits the mask.
+  // Every other signal is stray (core/signals.hpp), or USR2's stack dump.
+  catch_stray_signals(kChildSignals);
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU}) sigaddset(&set, sig);
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, kReopenLogsSignal}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   w_->signal_fd = Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
@@ -392,6 +395,7 @@ void Worker::resume_accepting_if_room() {
 
 void Worker::heartbeat() {
   if (options_.scoreboard) options_.scoreboard->process(options_.record).heartbeat_ms = monotonic_ms();
+  log_stray_signals();
 }
 
 void Worker::begin_graceful_stop() {

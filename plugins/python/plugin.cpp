@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/fork.hpp"
+#include "core/signals.hpp"
 #include "plugins/python/errors.hpp"
 #include "plugins/python/gil.hpp"
 #include "plugins/python/job_handler.hpp"
@@ -26,14 +27,14 @@ struct AppEntry {
 
 namespace {
 
-// SIGUSR2 dumps every Python thread's stack to stderr: the master sends it
+// kStackDumpSignal (USR2) dumps every Python thread's stack to stderr: the master sends it
 // before killing a child for harakiri, so the log says where it was stuck.
 // (Called, not run as source: compiling even two lines costs every new
 // worker a millisecond before it serves.) GIL held; throws PythonError.
 void install_stack_dump_handler() {
   Ref faulthandler(PyImport_ImportModule("faulthandler"));
   Ref register_fn(faulthandler ? PyObject_GetAttrString(faulthandler.get(), "register") : nullptr);
-  Ref args(Py_BuildValue("(i)", SIGUSR2));
+  Ref args(Py_BuildValue("(i)", kStackDumpSignal));
   Ref kwargs(Py_BuildValue("{s:O,s:O}", "all_threads", Py_True, "chain", Py_False));
   Ref dumped(register_fn && args && kwargs ? PyObject_Call(register_fn.get(), args.get(), kwargs.get()) : nullptr);
   if (!dumped) throw PythonError("cannot install the stack dump handler");
