@@ -13,9 +13,11 @@
 //   TTIN    -                     one worker more            -
 //   TTOU    -                     one worker less            -
 //
-// Every other signal an operator can send ("-" above, and ALRM, WINCH, PIPE,
-// PWR, VTALRM, PROF, XCPU, XFSZ, IO, URG, STKFLT, TSTP, SIGRTMIN..SIGRTMAX)
-// is stray: ignored and logged once at info, never its default action. One
+// Every other signal an operator can send ("-" above, and ALRM, WINCH, PWR,
+// VTALRM, PROF, XCPU, XFSZ, IO, URG, STKFLT, TSTP, SIGRTMIN..SIGRTMAX) is
+// stray: ignored and logged once at info, never its default action. PIPE is
+// ignored without a word (SIG_IGN): a client gone mid-write is routine, and
+// the write's EPIPE says it. One
 // logrotate script sending USR1 to the wrong pid must not stop every app on
 // the host. Fault signals (SEGV, BUS, FPE, ILL, TRAP, SYS, ABRT) keep their
 // default action: a crash stays a crash, with its core. KILL and STOP cannot

@@ -101,6 +101,7 @@ struct MasterCallbacks {
         break;
       case kReopenLogsSignal:
         reopen_log();
+        spdlog::info("log reopened ({})", signal_name(kReopenLogsSignal));
         m.signal_workers(kReopenLogsSignal);
         break;
       default: break;
