@@ -5,29 +5,44 @@
 
 namespace suz::config_detail {
 
+namespace {
+
+// By position; at one position, in the order found.
+bool earlier(const Diagnostics::Found& a, const Diagnostics::Found& b) {
+  return std::tie(a.issue.line, a.issue.column, a.order) < std::tie(b.issue.line, b.issue.column, b.order);
+}
+
+}  // namespace
+
 void Diagnostics::add(const toml::source_region& where, std::string key, std::string message) {
-  if (issues_.size() >= kMaxConfigIssues) {
-    ++dropped_;
-    return;
+  Found found{ConfigIssue{file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
+                          std::move(key), std::move(message)},
+              found_++};
+  // Issues are found section by section, not in file order: keep the first
+  // kMaxConfigIssues by position in a max-heap, the last of them on top.
+  if (issues_.size() == kMaxConfigIssues) {
+    if (!earlier(found, issues_.front())) return;
+    std::pop_heap(issues_.begin(), issues_.end(), earlier);
+    issues_.back() = std::move(found);
+  } else {
+    issues_.push_back(std::move(found));
   }
-  issues_.push_back(ConfigIssue{file_, static_cast<int>(where.begin.line),
-                                static_cast<int>(where.begin.column), std::move(key),
-                                std::move(message)});
+  std::push_heap(issues_.begin(), issues_.end(), earlier);
 }
 
 std::vector<ConfigIssue> Diagnostics::take_issues() {
-  std::vector<ConfigIssue> out = std::move(issues_);
-  std::stable_sort(out.begin(), out.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
-    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-  });
-  if (dropped_ > 0) {
+  std::sort_heap(issues_.begin(), issues_.end(), earlier);
+  std::vector<ConfigIssue> out;
+  for (Found& f : issues_) out.push_back(std::move(f.issue));
+  std::size_t dropped = found_ - out.size();
+  if (dropped > 0) {
     out.push_back(ConfigIssue{file_, 0, 0, "",
-                              "and " + std::to_string(dropped_) + " more problem" + (dropped_ == 1 ? "" : "s") +
+                              "and " + std::to_string(dropped) + " more problem" + (dropped == 1 ? "" : "s") +
                                   " (at most " + std::to_string(kMaxConfigIssues) + " are reported per file)",
-                              dropped_});
+                              dropped});
   }
   issues_.clear();
-  dropped_ = 0;
+  found_ = 0;
   return out;
 }
 

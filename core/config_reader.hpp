@@ -24,10 +24,15 @@ class Diagnostics {
   std::vector<ConfigIssue> take_issues();
   bool empty() const { return issues_.empty(); }
 
+  struct Found {
+    ConfigIssue issue;
+    std::size_t order;
+  };
+
  private:
   std::string file_;
-  std::vector<ConfigIssue> issues_;
-  std::size_t dropped_ = 0;
+  std::vector<Found> issues_;  // a max-heap by position
+  std::size_t found_ = 0;
 };
 
 class TableReader {

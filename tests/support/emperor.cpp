@@ -20,13 +20,15 @@ std::string tiny_vassal(const std::string& module, int workers) {
 }
 
 EmperorUnderTest::EmperorUnderTest(std::vector<std::pair<std::string, std::string>> files,
-                                   std::vector<std::string> extra_args, std::vector<std::string> prefix) {
+                                   std::vector<std::string> extra_args, std::vector<std::string> prefix,
+                                   Prepare prepare) {
   // Open to every user: vassals may run as another user (and read their
   // file), and an emperor started through `prefix` may not be root.
   std::filesystem::permissions(dir_.path(), std::filesystem::perms::all);
   for (auto& [name, toml] : files) write(name, toml);
+  std::filesystem::path vassals = prepare ? prepare(dir_.path()) : dir_.path();
   std::vector<std::string> argv = prefix;
-  argv.insert(argv.end(), {program("emperor"), "--vassals", dir_.path().string()});
+  argv.insert(argv.end(), {program("emperor"), "--vassals", vassals.string()});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<Spawned>(argv, "", false, /*own_process_group=*/true);
   if (!process_->wait_for_line("watching .*: \\d+ vassal file", 30s))

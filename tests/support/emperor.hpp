@@ -1,6 +1,8 @@
 #pragma once
 // Starts a real `emperor` on a fresh vassal directory. The vassals' logs come
 // through the emperor's stderr (they inherit it), so one Spawned sees all.
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,8 +19,13 @@ class EmperorUnderTest {
  public:
   // Files written before the emperor starts are its boot set.
   // prefix: a command the emperor runs under (e.g. setpriv to drop root).
+  // prepare: runs before the emperor starts, given the directory (to make
+  // what write() cannot: a FIFO, a symlink); it returns the path passed as
+  // --vassals (the directory itself, or a symlink to another one).
+  using Prepare = std::function<std::filesystem::path(const std::filesystem::path& dir)>;
   explicit EmperorUnderTest(std::vector<std::pair<std::string, std::string>> files = {},
-                            std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {});
+                            std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {},
+                            Prepare prepare = {});
 
   // Writes DIR/NAME.toml ("@APPS@" replaced), as an editor's atomic save: one rename.
   void write(const std::string& name, std::string toml);
