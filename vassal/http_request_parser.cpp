@@ -127,7 +127,7 @@ bool HttpRequestParser::finish_head() {
       r.query = url_.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
     if (r.path.empty()) r.path = "/";
   }
-  if (r.path.find('\0') != std::string::npos) return fail(400, "NUL byte in the request path") == 0;
+  if (std::string why = path_problem(r.path); !why.empty()) return fail(400, why) == 0;
 
   if (!check_transfer_encoding()) return false;
   for (const auto& [name, value] : r.headers) {

@@ -379,9 +379,8 @@ VassalSnapshot Master::snapshot() const {
     w.age_seconds = std::chrono::duration<double>(now - p->born).count();
     if (ev_is_active(&p->lifetime)) w.retires_in_seconds = ev_timer_remaining(EV_DEFAULT, &p->lifetime);
     for (int t = 0; t < scoreboard_->threads(); ++t) {
-      std::int64_t started = scoreboard_->thread(p->record, t).request_started_ms.load(std::memory_order_relaxed);
-      if (started != 0)
-        w.busy.push_back({t + 1, scoreboard_->request_of(p->record, t), static_cast<double>(now_ms - started) / 1000});
+      if (auto busy = scoreboard_->in_flight(p->record, t))
+        w.busy.push_back({t + 1, busy->request, static_cast<double>(now_ms - busy->started_ms) / 1000});
     }
     if (p->role == Role::kSpooler) {
       snap.spooler->jobs += w.requests;
@@ -671,10 +670,10 @@ void Master::scan() {
     const ProcessRecord& rec = scoreboard_->process(p.record);
     bool busy = false;
     for (int t = 0; t < scoreboard_->threads(); ++t) {
-      std::int64_t started = scoreboard_->thread(p.record, t).request_started_ms.load(std::memory_order_relaxed);
-      if (started == 0) continue;
+      auto in_flight = scoreboard_->in_flight(p.record, t);
+      if (!in_flight) continue;
       busy = true;
-      Duration ran(now - started);
+      Duration ran(now - in_flight->started_ms);
       Duration limit = harakiri(p.role);
       if (limit.count() > 0 && ran > limit && !ev_is_active(&p.dump_then_kill)) {
         // Ask for every Python thread's stack first (faulthandler, installed
@@ -682,7 +681,7 @@ void Master::scan() {
         p.kill_reason = "harakiri";
         p.kill_cause = RespawnCause::kHarakiri;
         spdlog::error("{} (pid {}): harakiri: \"{}\" on thread {} ran for {} (limit {}); dumping stacks, killing", p.name,
-                      p.pid, scoreboard_->request_of(p.record, t), t + 1, format_duration(ran), format_duration(limit));
+                      p.pid, in_flight->request, t + 1, format_duration(ran), format_duration(limit));
         ::kill(p.pid, kStackDumpSignal);
         ev_timer_set(&p.dump_then_kill, kDumpGrace, 0.);
         ev_timer_start(EV_DEFAULT, &p.dump_then_kill);

@@ -9,6 +9,13 @@
 
 namespace suz {
 
+// Why a decoded path cannot go to the app ("" if it can), the same rule for
+// HTTP and uwsgi: a NUL ends the path early in any C code below the app
+// (open(2), a proxied URL), so the app would check one path and use another.
+inline std::string path_problem(const std::string& path) {
+  return path.find('\0') == std::string::npos ? "" : "NUL byte in the request path";
+}
+
 struct Request {
   std::string method;      // "GET"
   std::string target;      // raw request target: "/path%20x?q=1"

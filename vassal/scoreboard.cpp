@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -65,11 +66,23 @@ void Scoreboard::release(int index) {
   process(index).state = WorkerState::kFree;
 }
 
-std::string Scoreboard::request_of(int index, int t) const {
+void ThreadRecord::begin(std::string_view what) {
+  std::size_t n = std::min(what.size(), sizeof request - 1);
+  std::memcpy(request, what.data(), n);
+  request[n] = '\0';
+  request_started_ms.store(monotonic_ms(), std::memory_order_release);  // publishes the line (in_flight())
+}
+
+std::optional<Scoreboard::InFlight> Scoreboard::in_flight(int index, int t) const {
+  const ThreadRecord& r = thread(index, t);
+  std::int64_t started = r.request_started_ms.load(std::memory_order_acquire);
+  if (started == 0) return std::nullopt;
   char copy[sizeof(ThreadRecord::request)];
-  std::memcpy(copy, thread(index, t).request, sizeof copy);
+  std::memcpy(copy, r.request, sizeof copy);
   copy[sizeof copy - 1] = '\0';
-  return copy;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (r.request_started_ms.load(std::memory_order_relaxed) != started) return std::nullopt;
+  return InFlight{started, copy};
 }
 
 void report_ready(Scoreboard& board, int record, int notify_fd) {

@@ -5,12 +5,14 @@
 // retiring one and its successor), each followed by one record per thread.
 //
 // Writers use relaxed atomics for numbers; the request line is a plain char
-// array a reader may see half-written, which is fine for a diagnostic.
+// array, published by the release store of its start (in_flight()).
 #include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/shared_memory.hpp"
 
@@ -24,6 +26,10 @@ enum class WorkerState : std::int32_t { kFree = 0, kStarting, kReady, kRetiring 
 struct ThreadRecord {
   std::atomic<std::int64_t> request_started_ms{0};  // 0: idle
   char request[120] = {};                           // "GET /path", truncated
+
+  // The thread's own calls, around each request or job.
+  void begin(std::string_view what);
+  void end() { request_started_ms.store(0, std::memory_order_relaxed); }
 };
 
 struct ProcessRecord {
@@ -50,8 +56,17 @@ class Scoreboard {
   // Master: the record's process is gone.
   void release(int index);
 
-  // The request of a thread, safe to print ("GET /x" or "").
-  std::string request_of(int index, int thread) const;
+  // What a thread is busy with, read consistently: its request started at
+  // started_ms (nullopt: idle, or moving on as it was read). A thread
+  // finishes a request (started = 0) before it writes the next one's line
+  // and start, so a start seen unchanged on both sides of the line's copy
+  // is that line's: a request that just finished is never named for the one
+  // after it.
+  struct InFlight {
+    std::int64_t started_ms = 0;
+    std::string request;  // "GET /x", safe to print
+  };
+  std::optional<InFlight> in_flight(int index, int thread) const;
 
  private:
   std::size_t stride() const;

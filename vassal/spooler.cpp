@@ -190,15 +190,9 @@ void Spooler::run_one(ClaimedJob& claimed) {
   const JobName& name = claimed.job.name;
   ProcessRecord* record = options_.scoreboard ? &options_.scoreboard->process(options_.record) : nullptr;
   ThreadRecord* slot = record ? &options_.scoreboard->thread(options_.record, 0) : nullptr;
-  if (slot) {  // what harakiri and the stats read
-    std::string what = "job " + name.id + " (attempt " + std::to_string(name.attempt + 1) + ")";
-    std::size_t n = std::min(what.size(), sizeof(slot->request) - 1);
-    std::memcpy(slot->request, what.data(), n);
-    slot->request[n] = '\0';
-    slot->request_started_ms.store(monotonic_ms(), std::memory_order_relaxed);
-  }
+  if (slot) slot->begin("job " + name.id + " (attempt " + std::to_string(name.attempt + 1) + ")");  // harakiri, stats
   JobOutcome outcome = plugin_.run_job(claimed.job);
-  if (slot) slot->request_started_ms.store(0, std::memory_order_relaxed);
+  if (slot) slot->end();
   try {
     if (outcome.done) {
       s_->jobs->done(claimed);

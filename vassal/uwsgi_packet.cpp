@@ -81,6 +81,7 @@ std::string parse_uwsgi_packet(const char* data, std::size_t len, Request& r) {
     std::string_view uri = r.target;
     r.path = percent_decode(uri.substr(0, uri.find('?')));
   }
+  if (std::string why = path_problem(r.path); !why.empty()) return why;
   if (r.protocol.empty()) r.protocol = "HTTP/1.0";
   r.head = r.method == "HEAD";
   r.keep_alive = false;  // one request per connection, as nginx's uwsgi module does

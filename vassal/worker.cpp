@@ -304,16 +304,10 @@ bool Worker::serve_until_idle(Connection& conn, int thread) {
   ProcessRecord* record = options_.scoreboard ? &options_.scoreboard->process(options_.record) : nullptr;
   ThreadRecord* slot = record ? &options_.scoreboard->thread(options_.record, thread) : nullptr;
   for (;;) {
-    if (slot) {  // what harakiri and the stats read
-      std::string line = conn.request_line();
-      std::size_t n = std::min(line.size(), sizeof(slot->request) - 1);
-      std::memcpy(slot->request, line.data(), n);
-      slot->request[n] = '\0';
-      slot->request_started_ms.store(monotonic_ms(), std::memory_order_relaxed);
-    }
+    if (slot) slot->begin(conn.request_line());  // what harakiri and the stats read
     bool keep = conn.serve(plugin_, thread, mounts_);
     if (slot) {
-      slot->request_started_ms.store(0, std::memory_order_relaxed);
+      slot->end();
       std::uint64_t served = record->requests.fetch_add(1, std::memory_order_relaxed) + 1;
       if (options_.max_requests && served == options_.max_requests) notify_master(options_.notify_fd, WorkerEvent::kRequestLimit);
     }

@@ -173,5 +173,19 @@ TEST_F(HttpLimits, a_malformed_uwsgi_packet_is_rejected) {
   EXPECT_TRUE(c.closed_by_server());
 }
 
+// As over HTTP: a NUL in the path is a 400, never handed to the app.
+TEST_F(HttpLimits, a_nul_byte_in_a_uwsgi_path_is_a_400) {
+  for (auto vars : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/echo"}, {"PATH_INFO", std::string("/ec\0ho", 6)}},
+           {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/ec%00ho"}}}) {
+    HttpClient c(vassal_->uwsgi_port());
+    c.send(uwsgi_packet(vars));
+    auto r = c.receive();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_TRUE(c.closed_by_server());
+  }
+}
+
 }  // namespace
 }  // namespace suz::test

@@ -83,6 +83,21 @@ TEST(Lifetime, harakiri_logs_the_request_and_its_python_stack_then_replaces_the_
   EXPECT_EQ(r->status, 200);
 }
 
+// With other threads of the worker busy with short requests meanwhile, the
+// line names the stuck request, not one of theirs.
+TEST(Lifetime, harakiri_names_the_stuck_request_among_busy_threads) {
+  VassalUnderTest v(config("harakiri = \"1s\"\n", 1, 4), 1);
+  Probe a(v.http_port()), b(v.http_port(), "/", false), c(v.http_port(), "/sleep?0.01", true);
+  HttpClient stuck(v.http_port());
+  stuck.send("GET /sleep?30 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto line = v.process().wait_for_line("harakiri: \"([^\"]*)\" on thread \\d+ ran for", 10s);
+  a.stop();
+  b.stop();
+  c.stop();
+  ASSERT_TRUE(line) << v.process().output();
+  EXPECT_EQ((*line)[1], "GET /sleep?30") << v.process().output();
+}
+
 TEST(Lifetime, a_worker_over_max_rss_is_replaced) {
   VassalUnderTest v(config("max_rss = \"100MB\"\n", 1), 1);
   ASSERT_TRUE(http_get(v.http_port(), "/grow"));
