@@ -15,6 +15,8 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <system_error>
+#include <thread>
 
 #include "core/credentials.hpp"
 #include "core/inherited_sockets.hpp"
@@ -37,6 +39,25 @@ constexpr double kDumpGrace = 0.2;          // harakiri: time for the stack dump
 constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loop stopped turning
 // Why a job found abandoned on the spool went back (its error, or in failed).
 constexpr const char* kAbandoned = "its spooler died while running it (or, on Redis, stopped renewing its claim)";
+
+// A standalone master restarted right after a crash (kill -9) finds its old
+// workers still holding the port for a moment: they die with it (PDEATHSIG),
+// but not at once. Bounded: another program may hold the port for good.
+constexpr auto kBindRetryFor = std::chrono::seconds(2);
+constexpr auto kBindRetryEvery = std::chrono::milliseconds(20);
+
+Fd listen_retrying(const ListenAddress& a, int backlog) {
+  auto until = std::chrono::steady_clock::now() + kBindRetryFor;
+  for (bool said = false;; said = true) {
+    try {
+      return listen_on(a, backlog);
+    } catch (const std::system_error& e) {
+      if (e.code().value() != EADDRINUSE || std::chrono::steady_clock::now() >= until) throw;
+      if (!said) spdlog::warn("{}; retrying for up to {}", e.what(), format_duration(kBindRetryFor));
+    }
+    std::this_thread::sleep_for(kBindRetryEvery);
+  }
+}
 
 // Up to 10% less than the limit, never more: workers born together retire apart.
 double jitter_fraction() {
@@ -160,7 +181,7 @@ bool Master::bind_listeners() {
       // Passed by the emperor (the same socket every generation of this
       // vassal had), or bound here.
       std::optional<Fd> passed = inherited_.take(socket_name(kind, i));
-      Fd fd = passed ? std::move(*passed) : listen_on(a, config_.server.backlog);
+      Fd fd = passed ? std::move(*passed) : listen_retrying(a, config_.server.backlog);
       fd.set_nonblocking(true);
       if (a.kind == ListenAddress::Kind::kTcp) {
         // Accepted sockets inherit TCP_NODELAY from the listener: one syscall

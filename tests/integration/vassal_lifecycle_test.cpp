@@ -13,6 +13,7 @@
 #include "core/socket.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/spawned.hpp"
 #include "tests/support/spool_jobs.hpp"
 #include "tests/support/vassal.hpp"
 
@@ -184,6 +185,21 @@ TEST(VassalLifecycle, a_port_in_use_is_a_boot_error_naming_the_address) {
   EXPECT_EQ(r.exit_code(), to_int(ExitCode::kBootError)) << r.err;
   EXPECT_NE(r.err.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("Address already in use"), std::string::npos) << r.err;
+}
+
+// What a restart right after kill -9 meets: the old workers hold the port
+// for a moment more. The new master retries, then binds once it is free.
+TEST(VassalLifecycle, a_port_held_for_a_moment_is_bound_once_free) {
+  auto taken = std::make_optional(listen_on(parse_listen_address("127.0.0.1:0").value()));
+  int port = local_address(*taken).port;
+  TempDir dir;
+  auto file = dir.write("restarted.toml", "[app]\nmodule = \"validated\"\nchdir = \"" + apps_dir() +
+                                              "\"\n[server]\nhttp = [\"127.0.0.1:" + std::to_string(port) + "\"]\n");
+  Spawned v({program("vassal"), file.string()});
+  ASSERT_TRUE(v.wait_for_line("Address already in use; retrying for up to 2s", 10s)) << v.output();
+  taken.reset();
+  ASSERT_TRUE(v.wait_for_line("every worker serving", 10s)) << v.output();
+  EXPECT_TRUE(serves(port));
 }
 
 TEST(VassalLifecycle, an_invalid_file_exits_5_naming_the_problem) {
