@@ -37,6 +37,10 @@ constexpr double kMaxBackoff = 10.0;                    // seconds
 constexpr double kKillGrace = 1.0;          // after graceful_timeout (or a quick stop), SIGKILL
 constexpr double kDumpGrace = 0.2;          // harakiri: time for the stack dump before SIGKILL
 constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loop stopped turning
+// max_rss: every worker is sampled this often (a read of /proc/PID/statm, a
+// few microseconds), so one growing fast is caught close to the limit: a
+// worker idle a moment ago can be past it within the second.
+constexpr std::int64_t kRssSampleMs = 100;
 // Why a job found abandoned on the spool went back (its error, or in failed).
 constexpr const char* kAbandoned = "its spooler died while running it (or, on Redis, stopped renewing its claim)";
 
@@ -270,10 +274,12 @@ ExitCode Master::run() {
   ev_io_start(loop, &w_->events);
   ev_init(&w_->stop_deadline, MasterCallbacks::stop_deadline);
   w_->stop_deadline.data = this;
-  // Harakiri is checked every tenth of its value; RSS and heartbeats every second.
+  // Harakiri is checked every tenth of its value; heartbeats every second;
+  // RSS every kRssSampleMs.
   double period = 1.0;
   for (Role role : {Role::kWorker, Role::kSpooler})
     if (harakiri(role).count() > 0) period = std::min(period, std::clamp(to_seconds(harakiri(role)) / 10, 0.01, 1.0));
+  if (config_.lifetime.max_rss > 0) period = std::min(period, kRssSampleMs / 1000.0);
   // A Redis spool's claims are renewed every third of the visibility timeout.
   if (spool_) period = std::min(period, std::chrono::duration<double>(spool_->upkeep_period()).count());
   ev_timer_init(&w_->scan, MasterCallbacks::scan, period, period);
@@ -715,7 +721,8 @@ void Master::scan() {
                           where_stuck(p.pid) + ")");
       continue;
     }
-    if (config_.lifetime.max_rss > 0) {
+    if (config_.lifetime.max_rss > 0 && now >= p.rss_due_ms) {
+      p.rss_due_ms = now + kRssSampleMs;
       std::uint64_t rss = rss_bytes(p.pid);
       Slot* s = slot_of(p);
       if (rss > config_.lifetime.max_rss && s && s->active == p.pid)

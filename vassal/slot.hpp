@@ -52,6 +52,7 @@ struct Child {
   ev_timer lifetime{};        // max_worker_lifetime (with jitter)
   ev_timer deadline{};        // not ready in time, or not gone after retiring
   ev_timer dump_then_kill{};  // harakiri: stacks dumped, now kill
+  std::int64_t rss_due_ms = 0;  // when max_rss next samples it (monotonic_ms)
   Master* master = nullptr;
 };
 

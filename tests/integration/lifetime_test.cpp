@@ -107,6 +107,17 @@ TEST(Lifetime, a_worker_over_max_rss_is_replaced) {
   ASSERT_TRUE(v.reaches_generation(1, 2));
 }
 
+// Growing from idle at 700 MiB/s, a worker is caught within 100 ms of
+// passing the limit (every worker is sampled that often), not a second later.
+TEST(Lifetime, a_worker_growing_fast_is_caught_close_to_max_rss) {
+  VassalUnderTest v(config("max_rss = \"200MB\"\n", 1), 1);
+  ASSERT_TRUE(http_get(v.http_port(), "/ramp", 30s));
+  auto over = v.process().wait_for_line("RSS ([0-9.]+)MiB over max_rss 200MiB; starting its replacement", 10s);
+  ASSERT_TRUE(over) << v.process().output();
+  EXPECT_LT(std::stod((*over)[1]), 200 + 120) << "caught " << (*over)[1] << " MiB, far past the limit";
+  ASSERT_TRUE(v.reaches_generation(1, 2));
+}
+
 TEST(Lifetime, hup_replaces_every_worker_one_at_a_time_without_losing_a_request) {
   VassalUnderTest v(config("", 3), 3);
   Probe probe(v.http_port());

@@ -18,6 +18,10 @@ def application(environ, start_response):
         return [body]
     elif path == "/grow":
         _hoard.append(bytearray(64 << 20))  # 64 MiB, touched: resident
+    elif path == "/ramp":  # 8 MiB every 10 ms, 60 times: 480 MiB in 0.6 s
+        for _ in range(60):
+            _hoard.append(bytearray(8 << 20))
+            time.sleep(0.01)
     body = str(os.getpid()).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
