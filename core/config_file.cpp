@@ -37,7 +37,8 @@ ConfigIssue cannot_read(const std::filesystem::path& file, int err) {
 
 }  // namespace
 
-Result<std::string, ConfigIssue> read_config_file(const std::filesystem::path& file, std::size_t limit) {
+Result<std::string, ConfigIssue> read_config_file(const std::filesystem::path& file, std::size_t limit,
+                                                  FileOwner* owner) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) return unexpected(cannot_read(file, errno));
   if (!S_ISREG(st.st_mode)) return unexpected(not_regular(file, st.st_mode));
@@ -46,6 +47,7 @@ Result<std::string, ConfigIssue> read_config_file(const std::filesystem::path& f
   // The name may have been swapped for something else between the two calls.
   if (::fstat(fd.get(), &st) != 0) return unexpected(cannot_read(file, errno));
   if (!S_ISREG(st.st_mode)) return unexpected(not_regular(file, st.st_mode));
+  if (owner) *owner = FileOwner{st.st_uid, st.st_gid};
 
   // One byte past the limit tells an over-long file from one just at it,
   // even if it grows while being read.

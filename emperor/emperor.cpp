@@ -40,6 +40,7 @@ ExitCode Emperor::run() {
   child_.data = this;
   ev_child_start(loop_, &child_);
 
+  reads_ = std::make_unique<FileReads>(loop_);
   try {
     watcher_ = std::make_unique<DirectoryWatcher>(loop_, options_.dir,
                                                   [this](const std::string& f, FileChange c) { on_file(f, c); });
@@ -58,8 +59,16 @@ ExitCode Emperor::run() {
   std::vector<std::string> files = watcher_->scan().value_or(std::vector<std::string>{});
   spdlog::info("watching {}: {} vassal file(s); status on {}", options_.dir.string(), files.size(),
                status_path.string());
-  // Every vassal at once: throttling is for vassals that keep dying, not for boot.
+  // Every vassal at once: throttling is for vassals that keep dying, not for
+  // boot. Ready once every boot file was read, or kBootReadWait passed (a
+  // file on a hung filesystem must not keep systemd waiting).
+  boot_reads_.insert(files.begin(), files.end());
   for (const std::string& f : files) on_file(f, FileChange::kChanged);
+  ev_timer_init(&boot_wait_, [](struct ev_loop*, ev_timer* w, int) { static_cast<Emperor*>(w->data)->report_ready(); },
+                kBootReadWait, 0.);
+  boot_wait_.data = this;
+  if (boot_reads_.empty()) report_ready();
+  else ev_timer_start(loop_, &boot_wait_);
 
   std::uint64_t watchdog_usec = 0;
   bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
@@ -69,34 +78,61 @@ ExitCode Emperor::run() {
                 period, period);
   notify_.data = this;
   ev_timer_start(loop_, &notify_);
-  sd_notify(0, "READY=1");
-  notify_systemd();
 
   ev_run(loop_, 0);
   ev_timer_stop(loop_, &notify_);
+  ev_timer_stop(loop_, &boot_wait_);
   status_.reset();
   spdlog::info("stopped");
   return ExitCode::kOk;
 }
 
+void Emperor::report_ready() {
+  if (ready_reported_) return;
+  ready_reported_ = true;
+  ev_timer_stop(loop_, &boot_wait_);
+  if (!boot_reads_.empty())
+    spdlog::warn("ready, with {} boot vassal file(s) still being read", boot_reads_.size());
+  sd_notify(0, "READY=1");
+  notify_systemd();
+}
+
 void Emperor::on_file(const std::string& file, FileChange change) {
   if (stopping_) return;
-  auto it = vassals_.find(file);
-  if (change != FileChange::kGone) {
-    if (it == vassals_.end()) {
-      spdlog::info("vassal file {}: new", escaped(file));
-      it = vassals_.emplace(file, std::make_unique<Vassal>(loop_, options_, file)).first;
-      it->second->on(Vassal::Event::kFilePresent);
-    } else if (change == FileChange::kChanged) {
-      spdlog::info("vassal file {}: changed", escaped(file));
-      it->second->on(Vassal::Event::kFilePresent);
-    } else {
-      it->second->on(Vassal::Event::kFileSeen);
+  if (change == FileChange::kGone) {
+    ++read_generation_[file];  // a read still running is of a file no longer there
+    if (auto it = vassals_.find(file); it != vassals_.end()) {
+      spdlog::info("vassal file {}: removed", escaped(file));
+      it->second->on(Vassal::Event::kFileGone);
     }
-  } else if (it != vassals_.end()) {
-    spdlog::info("vassal file {}: removed", escaped(file));
-    it->second->on(Vassal::Event::kFileGone);
+    forget_finished();
+    return;
   }
+  read_then(file, change == FileChange::kChanged ? Vassal::Event::kFilePresent : Vassal::Event::kFileSeen);
+}
+
+void Emperor::read_then(const std::string& file, Vassal::Event event) {
+  std::uint64_t generation = ++read_generation_[file];
+  reads_->read(options_.dir / file, [this, file, event, generation](FileRead read) {
+    if (boot_reads_.erase(file) && boot_reads_.empty()) report_ready();
+    // Superseded: a newer read, or the file's removal, came meanwhile.
+    if (stopping_ || read_generation_[file] != generation) return;
+    on_read(file, event, std::move(read));
+  });
+}
+
+void Emperor::on_read(const std::string& file, Vassal::Event event, FileRead read) {
+  auto it = vassals_.find(file);
+  if (it == vassals_.end()) {
+    if (event == Vassal::Event::kReload) return;  // forgotten since
+    spdlog::info("vassal file {}: new", escaped(file));
+    it = vassals_.emplace(file, std::make_unique<Vassal>(loop_, options_, file)).first;
+    event = Vassal::Event::kFilePresent;
+  } else if (event == Vassal::Event::kFilePresent) {
+    spdlog::info("vassal file {}: changed", escaped(file));
+  }
+  it->second->take_read(std::move(read));
+  it->second->on(event);
   forget_finished();
 }
 
@@ -112,7 +148,7 @@ void Emperor::on_signal(int signum) {
     case SIGHUP:
       if (stopping_) break;
       spdlog::info("reloading every vassal");
-      for (auto& [file, v] : vassals_) v->on(Vassal::Event::kReload);
+      for (auto& [file, v] : vassals_) read_then(file, Vassal::Event::kReload);
       break;
     case kReopenLogsSignal:
       spdlog::info("reopening logs: {} sent to every master", signal_name(signum));

@@ -16,11 +16,13 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/exit_code.hpp"
 #include "emperor/directory_watcher.hpp"
+#include "emperor/file_reads.hpp"
 #include "emperor/status_server.hpp"
 #include "emperor/vassal.hpp"
 
@@ -37,6 +39,10 @@ class Emperor {
 
  private:
   void on_file(const std::string& file, FileChange change);
+  // Reads file off the loop, then gives it to its vassal with event.
+  void read_then(const std::string& file, Vassal::Event event);
+  void on_read(const std::string& file, Vassal::Event event, FileRead read);
+  void report_ready();
   void on_signal(int signum);
   void reap(pid_t pid, int status);
   void stop(bool graceful);
@@ -54,6 +60,12 @@ class Emperor {
   std::string last_status_;
   std::unique_ptr<StatusServer> status_;
   bool stopping_ = false;
+  std::map<std::string, std::uint64_t> read_generation_;  // per file: the read whose result counts
+  std::set<std::string> boot_reads_;                      // boot files not read yet
+  ev_timer boot_wait_{};
+  bool ready_reported_ = false;
+  static constexpr double kBootReadWait = 5.0;  // seconds before READY=1 without them
+  std::unique_ptr<FileReads> reads_;  // last: destroyed first, its callbacks use the rest
 };
 
 }  // namespace suz

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/config_file.hpp"
 #include "core/exit_code.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
@@ -93,14 +92,16 @@ void Vassal::set_state(VassalState s) {
   state_ = s;
 }
 
+void Vassal::take_read(FileRead read) { read_ = std::move(read); }
+
 bool Vassal::load() {
-  auto text = read_config_file(path_);
-  if (!text) {
-    spdlog::error("vassal {}: {}", escaped(file_), text.error().str());
+  if (!read_) return false;  // the emperor hands a read over before every event that loads
+  if (!read_->text) {
+    spdlog::error("vassal {}: {}", escaped(file_), read_->text.error().str());
     return false;
   }
-  read_hash_ = std::hash<std::string>{}(*text);
-  ConfigResult loaded = parse_vassal_config(*text, path_);
+  loaded_hash_ = std::hash<std::string>{}(*read_->text);
+  ConfigResult loaded = parse_vassal_config(*read_->text, path_);
   if (!loaded) {
     for (const ConfigIssue& issue : loaded.error()) spdlog::error("vassal {}: {}", escaped(file_), issue.str());
     return false;
@@ -109,13 +110,12 @@ bool Vassal::load() {
   // user it cannot have is invalid like one with a typo.
   std::optional<Credentials> who;
   if (options_.tyrant) {
-    struct stat st {};
-    if (::stat(path_.c_str(), &st) != 0) return false;
-    if (st.st_uid == 0) {
+    const FileOwner& owner = read_->owner;
+    if (owner.uid == 0) {
       spdlog::error("vassal {}: --tyrant: refusing a file owned by root (chown it to the user the app runs as)", escaped(file_));
       return false;
     }
-    who = credentials_of_owner(st.st_uid, st.st_gid);
+    who = credentials_of_owner(owner.uid, owner.gid);
     if (!loaded->vassal.uid.empty() || !loaded->vassal.gid.empty())
       spdlog::warn("vassal {}: --tyrant: [vassal] uid and gid are ignored; it runs as the file's owner, {}", escaped(file_),
                    who->label);
@@ -138,9 +138,8 @@ bool Vassal::load() {
   return true;
 }
 
-bool Vassal::unchanged_since_read() const {
-  auto text = read_config_file(path_);
-  return text && read_hash_ == std::hash<std::string>{}(*text);
+bool Vassal::unchanged_since_loaded() const {
+  return read_ && read_->text && loaded_hash_ == std::hash<std::string>{}(*read_->text);
 }
 
 double Vassal::mercy_seconds() const {
@@ -153,7 +152,7 @@ double Vassal::mercy_seconds() const {
 void Vassal::on(Event e, Process* p, int status) {
   switch (e) {
     case Event::kFileSeen:
-      if (file_present_ && state_ != VassalState::kStopping && unchanged_since_read()) return;
+      if (file_present_ && state_ != VassalState::kStopping && unchanged_since_loaded()) return;
       [[fallthrough]];
     case Event::kFilePresent:
     case Event::kReload: {

@@ -26,6 +26,7 @@
 #include "core/config.hpp"
 #include "core/credentials.hpp"
 #include "core/fd.hpp"
+#include "emperor/file_reads.hpp"
 #include "emperor/vassal_sockets.hpp"
 
 namespace suz {
@@ -70,6 +71,9 @@ class Vassal {
 
   // p: the process an event is about (kReady, kExited and the process timers).
   void on(Event e, Process* p = nullptr, int status = 0);
+  // The file's bytes, read off the loop: handed over before kFilePresent,
+  // kFileSeen and kReload, which load them (so does a restart after backoff).
+  void take_read(FileRead read);
   // A reaped child: true if it was one of this vassal's.
   bool reaped(pid_t pid, int status);
   // Sends sig to every master of this vassal (the emperor's USR1).
@@ -90,8 +94,8 @@ class Vassal {
 
  private:
   bool start(std::unique_ptr<Process>& into);  // a new master on config_; false (logged) if it could not start
-  bool load();               // config_ from the file; false (logged) if invalid
-  bool unchanged_since_read() const;
+  bool load();               // config_ from read_; false (logged) if invalid
+  bool unchanged_since_loaded() const;
   void ask_to_stop(Process& p, bool graceful);
   void enter_backoff();
   void set_state(VassalState s);
@@ -104,7 +108,8 @@ class Vassal {
   std::filesystem::path path_;
   VassalState state_ = VassalState::kInvalid;
   bool file_present_ = true;
-  std::optional<std::size_t> read_hash_;  // of the bytes last read from the file, valid or not
+  std::optional<FileRead> read_;            // the file as last read (FileReads, off the loop)
+  std::optional<std::size_t> loaded_hash_;  // of the bytes load() last parsed, valid or not
   std::optional<VassalConfig> config_;
   std::optional<Credentials> credentials_;  // whom config_'s masters run as (nullopt: the emperor's user)
   VassalSockets sockets_;

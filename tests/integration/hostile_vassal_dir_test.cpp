@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "tests/support/emperor.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/probe.hpp"
+#include "tests/support/spawned.hpp"
 #include "tests/support/vassal.hpp"
 
 namespace suz::test {
@@ -134,6 +136,38 @@ TEST(HostileVassalDir, a_file_name_with_an_escape_sequence_is_logged_escaped) {
   ASSERT_TRUE(e.process().wait_for_line("vassal file evil\\\\x1b\\]0;owned\\\\x07\\.toml: new", 10s))
       << e.process().output();
   EXPECT_EQ(e.process().output().find('\x1b'), std::string::npos);
+}
+
+// A vassal file on a filesystem that hangs on read (a dead NFS server, a
+// stuck FUSE daemon): its read holds a thread of its own, and the emperor
+// goes on supervising, reloading and answering meanwhile.
+TEST(HostileVassalDir, a_file_whose_read_hangs_holds_up_nothing_else) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a FUSE filesystem needs root";
+  TempDir hung;
+  fs::path mnt = hung.path() / "mnt", release = hung.path() / "release";
+  fs::create_directory(mnt);
+  fs::path contents = hung.write("contents.toml", with_apps(tiny_vassal()));
+  Spawned fuse({SUZERAIN_TEST_PYTHON, (source_dir() / "tests/integration/apps/hung_fs.py").string(), mnt.string(),
+                contents.string(), release.string()});
+  if (!fuse.wait_for_line("mounted", 10s)) GTEST_SKIP() << "cannot mount a FUSE filesystem here\n" << fuse.output();
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+
+  EmperorUnderTest e({{"good", tiny_vassal()}});
+  ASSERT_NE(e.wait_serving("good"), 0) << e.process().output();
+  fs::create_symlink(mnt / "hung.toml", e.dir().path() / "hung.toml");
+  ASSERT_TRUE(e.process().wait_for_line("hung\\.toml: still being read after 5s", 15s)) << e.process().output();
+  e.touch("good");
+  EXPECT_NE(e.wait_serving("good", 2), 0) << "a reload waited for the hung read\n" << e.process().output();
+  RunResult status = status_of(e.dir().path());
+  EXPECT_EQ(status.exit_code(), 0) << status.err;
+  EXPECT_EQ(e.process().count_lines("vassal hung: serving"), 0);
+
+  write_file(release, "");
+  EXPECT_NE(e.wait_serving("hung"), 0) << e.process().output();
+  EXPECT_TRUE(e.process().wait_for_line("hung\\.toml: read at last", 10s)) << e.process().output();
 }
 
 // Directory accidents -------------------------------------------------------
