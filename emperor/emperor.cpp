@@ -121,7 +121,7 @@ void Emperor::read_then(const std::string& file, Vassal::Event event) {
   });
 }
 
-void Emperor::on_read(const std::string& file, Vassal::Event event, FileRead read) {
+void Emperor::on_read(const std::string& file, Vassal::Event event, FileRead read) try {
   auto it = vassals_.find(file);
   if (it == vassals_.end()) {
     if (event == Vassal::Event::kReload) return;  // forgotten since
@@ -134,6 +134,9 @@ void Emperor::on_read(const std::string& file, Vassal::Event event, FileRead rea
   it->second->take_read(std::move(read));
   it->second->on(event);
   forget_finished();
+} catch (const std::exception& e) {
+  // A bug's last line of defence: one file's trouble must not end the emperor.
+  spdlog::error("vassal file {}: {}", escaped(file), escaped(e.what()));
 }
 
 void Emperor::on_signal(int signum) {

@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
   CLI::App cli{"Watches a directory of vassal files (*.toml) and keeps one vassal running per file:\n"
                "a new file starts its vassal, a changed or touched one reloads it without dropping a request,\n"
                "a removed one stops it. Signals: TERM stops every vassal gracefully (a second TERM, INT or QUIT\n"
-               "quickly), HUP reloads them all."};
+               "quickly), HUP reloads them all, USR1 has every master reopen its logs; any other signal is\n"
+               "ignored (logged once)."};
   cli.set_version_flag("-V,--version", std::string("emperor (suzerain) ") + suz::kVersion);
   std::string dir, socket, ready_timeout = "60s", heartbeat_timeout = "30s";
   cli.add_option("--vassals", dir, "Directory of vassal files")->check(CLI::ExistingDirectory);

@@ -42,7 +42,9 @@ int main(int argc, char** argv) {
   bool check_only = false;
   cli.add_option("FILE", file, "The vassal's TOML file")->required();
   cli.add_flag("--check", check_only, "Validate FILE and exit: 0 if valid, 5 if not (problems on stderr)");
-  cli.footer("Example: vassal configs/vassals/hello.toml");
+  cli.footer("Signals to the master: TERM graceful stop, INT or QUIT quick stop, HUP replace every worker,\n"
+             "TTIN/TTOU one worker more/less, USR1 reopen logs; any other is ignored (logged once).\n"
+             "Example: vassal configs/vassals/hello.toml");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
