@@ -285,7 +285,12 @@ std::string ConfigIssue::str() const {
   if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
   out += ": ";
   if (!key.empty()) out += key + ": ";
-  return escaped(out + message);
+  out = escaped(out + message);
+  // A key is a name, not a value, and has no limit of its own: a line about
+  // a 1 MiB key must not be a 1 MiB log line.
+  constexpr std::size_t kMaxLine = 2048;
+  if (out.size() > kMaxLine) out = out.substr(0, kMaxLine) + "... (" + std::to_string(out.size() - kMaxLine) + " bytes more)";
+  return out;
 }
 
 std::size_t problem_count(const std::vector<ConfigIssue>& issues) {

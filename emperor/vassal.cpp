@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -58,7 +57,7 @@ struct Vassal::Process {
 };
 
 Vassal::Vassal(struct ev_loop* loop, const EmperorOptions& options, std::string file)
-    : loop_(loop), options_(options), file_(std::move(file)), path_(options.dir / file_) {
+    : loop_(loop), options_(options), file_(std::move(file)), file_shown_(escaped(file_)), path_(options.dir / file_) {
   ev_init(&backoff_, [](struct ev_loop*, ev_timer* w, int) {
     static_cast<Vassal*>(w->data)->on(Event::kBackoffElapsed);
   });
@@ -97,13 +96,13 @@ void Vassal::take_read(FileRead read) { read_ = std::move(read); }
 bool Vassal::load() {
   if (!read_) return false;  // the emperor hands a read over before every event that loads
   if (!read_->text) {
-    spdlog::error("vassal {}: {}", escaped(file_), read_->text.error().str());
+    spdlog::error("vassal {}: {}", file_shown_, read_->text.error().str());
     return false;
   }
   loaded_hash_ = std::hash<std::string>{}(*read_->text);
   ConfigResult loaded = parse_vassal_config(*read_->text, path_);
   if (!loaded) {
-    for (const ConfigIssue& issue : loaded.error()) spdlog::error("vassal {}: {}", escaped(file_), issue.str());
+    for (const ConfigIssue& issue : loaded.error()) spdlog::error("vassal {}: {}", file_shown_, issue.str());
     return false;
   }
   // Whom it runs as is part of the configuration: a file that asks for a
@@ -112,24 +111,24 @@ bool Vassal::load() {
   if (options_.tyrant) {
     const FileOwner& owner = read_->owner;
     if (owner.uid == 0) {
-      spdlog::error("vassal {}: --tyrant: refusing a file owned by root (chown it to the user the app runs as)", escaped(file_));
+      spdlog::error("vassal {}: --tyrant: refusing a file owned by root (chown it to the user the app runs as)", file_shown_);
       return false;
     }
     who = credentials_of_owner(owner.uid, owner.gid);
     if (!loaded->vassal.uid.empty() || !loaded->vassal.gid.empty())
-      spdlog::warn("vassal {}: --tyrant: [vassal] uid and gid are ignored; it runs as the file's owner, {}", escaped(file_),
+      spdlog::warn("vassal {}: --tyrant: [vassal] uid and gid are ignored; it runs as the file's owner, {}", file_shown_,
                    who->label);
   } else {
     auto resolved = resolve_credentials(loaded->vassal.uid, loaded->vassal.gid);
     if (!resolved) {
-      spdlog::error("vassal {}: {}", escaped(file_), resolved.error());
+      spdlog::error("vassal {}: {}", file_shown_, resolved.error());
       return false;
     }
     who = *resolved;
   }
   if (who) {
     if (auto why = cannot_become(*who)) {
-      spdlog::error("vassal {}: {}", escaped(file_), *why);
+      spdlog::error("vassal {}: {}", file_shown_, *why);
       return false;
     }
   }
@@ -162,7 +161,7 @@ void Vassal::on(Event e, Process* p, int status) {
       bool was_serving = state_ == VassalState::kRunning || state_ == VassalState::kReloading;
       if (!load()) {
         if (was_serving || state_ == VassalState::kStarting) {
-          spdlog::error("vassal {}: {} is invalid: still running the previous configuration", name(), escaped(file_));
+          spdlog::error("vassal {}: {} is invalid: still running the previous configuration", name(), file_shown_);
         } else {
           ev_timer_stop(loop_, &backoff_);
           set_state(VassalState::kInvalid);

@@ -105,6 +105,7 @@ class Vassal {
   struct ev_loop* loop_;
   const EmperorOptions& options_;
   std::string file_;
+  std::string file_shown_;  // escaped for the log (core/log.hpp)
   std::filesystem::path path_;
   VassalState state_ = VassalState::kInvalid;
   bool file_present_ = true;

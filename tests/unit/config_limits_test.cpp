@@ -120,6 +120,14 @@ TEST(ConfigLimits, at_most_fifty_problems_are_reported_then_how_many_more) {
   for (std::size_t i = 0; i < kMaxConfigIssues; ++i) EXPECT_EQ(result.error()[i].line, 5 + static_cast<int>(i));
 }
 
+TEST(ConfigLimits, a_line_about_a_huge_key_is_cut) {
+  auto result = parse_vassal_config(std::string(kMinimal) + std::string(100'000, 'k') + " = 1\n", "key.toml");
+  ASSERT_FALSE(result);
+  std::string line = result.error().front().str();
+  EXPECT_LT(line.size(), 2100u);
+  EXPECT_NE(line.find("bytes more)"), std::string::npos) << line.substr(0, 200);
+}
+
 TEST(ConfigLimits, control_bytes_in_values_and_names_are_escaped) {
   auto result = parse_vassal_config("[app]\nmodule = \"\\u001b[31mred\"\n[server]\nhttp = [\"127.0.0.1:0\"]\n",
                                     "t\x1b]0;title\x07.toml");
