@@ -51,6 +51,8 @@ RunResult status_of(const fs::path& dir) { return run({program("emperor"), "stat
 void make_hostile_files(const fs::path& dir, const std::string& suffix) {
   ASSERT_EQ(::mkfifo((dir / ("fifo" + suffix + ".toml")).c_str(), 0644), 0);
   fs::create_symlink("/dev/zero", dir / ("zero" + suffix + ".toml"));
+  fs::create_symlink("loop" + suffix + ".toml", dir / ("loop" + suffix + ".toml"));  // ELOOP
+  fs::create_symlink("/etc/hostname/x.toml", dir / ("notdir" + suffix + ".toml"));  // ENOTDIR
   write_file(dir / ("big" + suffix + ".toml"), std::string(10 * 1024 * 1024, '#'));
   write_file(dir / ("value" + suffix + ".toml"),
              "[app]\nmodule = \"" + std::string(1024 * 1024 - 100, 'm') + "\"\n[server]\nhttp = [\"127.0.0.1:0\"]\n");
@@ -63,6 +65,9 @@ void make_hostile_files(const fs::path& dir, const std::string& suffix) {
 void expect_each_reported(Spawned& log, const std::string& suffix) {
   EXPECT_TRUE(log.wait_for_line("vassal fifo" + suffix + "\\.toml: .*is a FIFO, not a vassal file", 10s)) << log.output();
   EXPECT_TRUE(log.wait_for_line("vassal zero" + suffix + "\\.toml: .*is a character device", 10s)) << log.output();
+  EXPECT_TRUE(log.wait_for_line("vassal loop" + suffix + "\\.toml: .*cannot read: Too many levels of symbolic links", 10s))
+      << log.output();
+  EXPECT_TRUE(log.wait_for_line("vassal notdir" + suffix + "\\.toml: .*cannot read: Not a directory", 10s)) << log.output();
   EXPECT_TRUE(log.wait_for_line("vassal big" + suffix + "\\.toml: .*longer than 1MiB", 10s)) << log.output();
   EXPECT_TRUE(log.wait_for_line("vassal value" + suffix + "\\.toml: .*module: a string of \\d+ bytes", 10s))
       << log.output();
