@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/emperor_channel.hpp"
 #include "core/exit_code.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
@@ -141,9 +142,9 @@ bool Vassal::unchanged_since_loaded() const {
   return read_ && read_->text && loaded_hash_ == std::hash<std::string>{}(*read_->text);
 }
 
-double Vassal::mercy_seconds() const {
-  double graceful = config_ ? to_seconds(config_->lifetime.graceful_timeout) : 30;
-  return graceful + 5;  // the master's own kill deadline is graceful_timeout + 1 s
+double Vassal::mercy_seconds(bool graceful) const {
+  return emperor_channel::master_kill_after(config_ ? config_->lifetime.graceful_timeout : LifetimeConfig{}.graceful_timeout,
+                                            graceful);
 }
 
 // ---------------------------------------------------------------------------
@@ -290,7 +291,7 @@ void Vassal::on(Event e, Process* p, int status) {
 
     case Event::kMercyElapsed:
       spdlog::error("vassal {}: pid {} still running {:.0f}s after being asked to stop: killing it", name(), p->pid,
-                    mercy_seconds());
+                    mercy_seconds(true));
       ::kill(p->pid, SIGKILL);
       return;
   }
@@ -345,8 +346,8 @@ bool Vassal::start(std::unique_ptr<Process>& into) {
       }
       std::string_view message(buf, static_cast<std::size_t>(n));
       if (q->ready && !q->asked_to_stop) q->arm(Process::Deadline::kHeartbeat, q->owner->options_.heartbeat_timeout);
-      if (message == "ready" && !q->ready) q->owner->on(Event::kReady, q);
-      else if (message == "reloading") spdlog::info("vassal {}: pid {} reloading its workers", q->owner->name(), q->pid);
+      if (message == emperor_channel::kReady && !q->ready) q->owner->on(Event::kReady, q);
+      else if (message == emperor_channel::kReloading) spdlog::info("vassal {}: pid {} reloading its workers", q->owner->name(), q->pid);
     }
   }, p->channel.get(), EV_READ);
   p->io.data = p.get();
@@ -368,13 +369,13 @@ bool Vassal::start(std::unique_ptr<Process>& into) {
 
 void Vassal::ask_to_stop(Process& p, bool graceful) {
   p.asked_to_stop = true;
-  std::string_view message = graceful ? "stop" : "quick-stop";
+  std::string_view message = graceful ? emperor_channel::kStop : emperor_channel::kQuickStop;
   bool sent = ::send(p.channel.get(), message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0;
   // A master not serving yet may still be importing the app, before its loop
   // reads the channel: the signal's default action ends it at once (and once
   // its loop runs, the signal means the same as the message).
   if (!sent || !p.ready) ::kill(p.pid, graceful ? SIGTERM : SIGINT);
-  p.arm(Process::Deadline::kMercy, graceful ? mercy_seconds() : 5.0);
+  p.arm(Process::Deadline::kMercy, mercy_seconds(graceful));
 }
 
 void Vassal::signal_masters(int sig) const {

@@ -100,7 +100,7 @@ class Vassal {
   void enter_backoff();
   void set_state(VassalState s);
   bool has_processes() const { return current_ || successor_ || !leaving_.empty(); }
-  double mercy_seconds() const;
+  double mercy_seconds(bool graceful) const;  // until a master asked to stop is killed
 
   struct ev_loop* loop_;
   const EmperorOptions& options_;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/emperor_channel.hpp"
 #include "core/socket.hpp"
 
 namespace bp = boost::process;
@@ -36,7 +37,7 @@ struct ChildEnvironment {
       std::string_view entry(*e);
       // Ours to set; anything inherited would mislead the vassal.
       // (and systemd's notification socket and watchdog are the emperor's).
-      if (entry.starts_with("LISTEN_") || entry.starts_with("SUZERAIN_EMPEROR_") ||
+      if (entry.starts_with("LISTEN_") || entry.starts_with(emperor_channel::kVariablePrefix) ||
           entry.starts_with("NOTIFY_SOCKET=") || entry.starts_with("WATCHDOG_"))
         continue;
       strings.emplace_back(entry);
@@ -49,8 +50,9 @@ struct ChildEnvironment {
       listen_pid = strings.size();
       strings.push_back("LISTEN_PID=" + std::string(20, '\0'));
     }
-    strings.push_back("SUZERAIN_EMPEROR_FD=" + std::to_string(kFirstPassedFd + spec.sockets.size()));
-    strings.push_back("SUZERAIN_EMPEROR_HEARTBEAT=" + std::to_string(spec.heartbeat_seconds));
+    strings.push_back(std::string(emperor_channel::kFdVariable) + "=" +
+                      std::to_string(kFirstPassedFd + spec.sockets.size()));
+    strings.push_back(std::string(emperor_channel::kHeartbeatVariable) + "=" + std::to_string(spec.heartbeat_seconds));
     for (std::string& s : strings) pointers.push_back(s.data());
     pointers.push_back(nullptr);
   }

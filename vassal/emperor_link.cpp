@@ -8,17 +8,19 @@
 #include <cstring>
 #include <string>
 
+#include "core/emperor_channel.hpp"
+
 namespace suz {
 
 std::unique_ptr<EmperorLink> EmperorLink::from_environment(struct ev_loop* loop, StopRequested on_stop) {
-  const char* fd_text = std::getenv("SUZERAIN_EMPEROR_FD");
+  const char* fd_text = std::getenv(emperor_channel::kFdVariable);
   if (!fd_text) return nullptr;
-  const char* heartbeat_text = std::getenv("SUZERAIN_EMPEROR_HEARTBEAT");
+  const char* heartbeat_text = std::getenv(emperor_channel::kHeartbeatVariable);
   int fd = std::atoi(fd_text);
   double heartbeat = heartbeat_text ? std::atof(heartbeat_text) : 5.0;
   // Meant for this process alone, not for what the app might start.
-  ::unsetenv("SUZERAIN_EMPEROR_FD");
-  ::unsetenv("SUZERAIN_EMPEROR_HEARTBEAT");
+  ::unsetenv(emperor_channel::kFdVariable);
+  ::unsetenv(emperor_channel::kHeartbeatVariable);
   if (fd < 3) return nullptr;
   Fd owned(fd);
   owned.set_cloexec(true);
@@ -64,11 +66,11 @@ void EmperorLink::on_readable(struct ev_loop*, ev_io* w, int) {
     return;
   }
   std::string message(buf, static_cast<std::size_t>(n));
-  if (message == "stop") self->on_stop_(true);
-  else if (message == "quick-stop") self->on_stop_(false);
+  if (message == emperor_channel::kStop) self->on_stop_(true);
+  else if (message == emperor_channel::kQuickStop) self->on_stop_(false);
   else spdlog::warn("emperor channel: unknown message \"{}\"", message);
 }
 
-void EmperorLink::on_heartbeat(struct ev_loop*, ev_timer* w, int) { static_cast<EmperorLink*>(w->data)->send("heartbeat"); }
+void EmperorLink::on_heartbeat(struct ev_loop*, ev_timer* w, int) { static_cast<EmperorLink*>(w->data)->send(emperor_channel::kHeartbeat); }
 
 }  // namespace suz

@@ -1,11 +1,8 @@
 #pragma once
-// The vassal master's end of the channel to its emperor: a SOCK_SEQPACKET
-// socket inherited as SUZERAIN_EMPEROR_FD, one message per packet.
-//   vassal -> emperor: "ready" (every worker serving), "reloading",
-//                      "stopping", "heartbeat" (every SUZERAIN_EMPEROR_HEARTBEAT s)
-//   emperor -> vassal: "stop" (graceful), "quick-stop"
-// The end of the channel means the emperor is gone: the vassal stops (its
-// PR_SET_PDEATHSIG is the hard guarantee; this is the orderly one).
+// The vassal master's end of the channel to its emperor (the messages and
+// variables: core/emperor_channel.hpp). The end of the channel means the
+// emperor is gone: the vassal stops (its PR_SET_PDEATHSIG is the hard
+// guarantee; this is the orderly one).
 #include <ev.h>
 
 #include <functional>
@@ -18,7 +15,7 @@ namespace suz {
 
 class EmperorLink {
  public:
-  // graceful: true for "stop", false for "quick-stop" or a vanished emperor.
+  // graceful: true for kStop, false for kQuickStop or a vanished emperor.
   using StopRequested = std::function<void(bool graceful)>;
 
   // nullptr when this vassal was not started by an emperor.

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/credentials.hpp"
+#include "core/emperor_channel.hpp"
 #include "core/inherited_sockets.hpp"
 #include "core/log.hpp"
 #include "core/process_title.hpp"
@@ -34,7 +35,6 @@ namespace {
 
 constexpr auto kQuickDeath = std::chrono::seconds(1);  // dying sooner, having served nothing, counts toward backoff
 constexpr double kMaxBackoff = 10.0;                    // seconds
-constexpr double kKillGrace = 1.0;          // after graceful_timeout (or a quick stop), SIGKILL
 constexpr double kDumpGrace = 0.2;          // harakiri: time for the stack dump before SIGKILL
 constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loop stopped turning
 // max_rss: every worker is sampled this often (a read of /proc/PID/statm, a
@@ -111,7 +111,7 @@ struct MasterCallbacks {
       case SIGHUP:
         if (m.stopping_) break;
         spdlog::info("reload requested: replacing every worker, one at a time");
-        if (m.emperor_) m.emperor_->send("reloading");
+        if (m.emperor_) m.emperor_->send(emperor_channel::kReloading);
         m.reload_queue_.clear();
         for (auto* role : {&m.slots_, &m.spooler_slots_})
           for (auto& s : *role)
@@ -635,7 +635,7 @@ void Master::reload_next() {
     reload_queue_.pop_front();
   }
   spdlog::info("reload done");
-  if (emperor_) emperor_->send("ready");
+  if (emperor_) emperor_->send(emperor_channel::kReady);
 }
 
 void Master::announce_if_serving() {
@@ -649,7 +649,7 @@ void Master::announce_if_serving() {
   }
   announced_serving_ = true;
   spdlog::info(spooler_slots_.empty() ? "every worker serving" : "every worker and spooler running");
-  if (emperor_) emperor_->send("ready");
+  if (emperor_) emperor_->send(emperor_channel::kReady);
 }
 
 void Master::retire(pid_t pid) {
@@ -660,7 +660,7 @@ void Master::retire(pid_t pid) {
   ev_timer_stop(EV_DEFAULT, &p.lifetime);
   ::kill(pid, SIGTERM);
   ev_timer_stop(EV_DEFAULT, &p.deadline);
-  ev_timer_set(&p.deadline, to_seconds(config_.lifetime.graceful_timeout) + kKillGrace, 0.);
+  ev_timer_set(&p.deadline, emperor_channel::child_kill_after(config_.lifetime.graceful_timeout, true), 0.);
   ev_timer_start(EV_DEFAULT, &p.deadline);
 }
 
@@ -838,12 +838,12 @@ void Master::stop(bool graceful) {
     ev_timer_stop(EV_DEFAULT, &p->deadline);
   }
   spdlog::info("{} stop requested", graceful ? "graceful" : "quick");
-  if (emperor_ && !already) emperor_->send("stopping");
+  if (emperor_ && !already) emperor_->send(emperor_channel::kStopping);
   // A worker not serving yet has no request to finish (and may be stuck
   // before it reads its signals): it is killed, not asked.
   for (auto& [pid, p] : processes_) ::kill(pid, p->ready ? (graceful ? SIGTERM : SIGINT) : SIGKILL);
   if (!already || !graceful) {
-    double grace = graceful ? to_seconds(config_.lifetime.graceful_timeout) + kKillGrace : kKillGrace;
+    double grace = emperor_channel::child_kill_after(config_.lifetime.graceful_timeout, graceful);
     ev_timer_stop(EV_DEFAULT, &w_->stop_deadline);
     ev_timer_set(&w_->stop_deadline, grace, 0.);
     ev_timer_start(EV_DEFAULT, &w_->stop_deadline);
