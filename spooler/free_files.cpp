@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <random>
 
+#include "core/clock.hpp"
 #include "spooler/job_files.hpp"
-#include "spooler/journal_segment.hpp"  // monotonic_ns
 
 namespace fs = std::filesystem;
 

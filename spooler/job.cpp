@@ -101,11 +101,6 @@ Result<Job> decode_job(const JobName& name, std::string_view bytes) {
   return job;
 }
 
-std::int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string new_job_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[64];

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.hpp"  // wall_clock_ms
 #include "core/result.hpp"
 
 namespace suz {
@@ -45,6 +46,5 @@ Result<Job> decode_job(const JobName& name, std::string_view bytes);
 // A new id: time-ordered, with the pid and randomness to be unique among
 // processes and hosts.
 std::string new_job_id();
-std::int64_t wall_clock_ms();
 
 }  // namespace suz

@@ -99,12 +99,6 @@ void for_each_free_segment(const fs::path& journal_dir, Fn fn) {
 
 }  // namespace
 
-std::int64_t monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 namespace {
 constexpr const char* kCheckpointFile = "checkpoint";
 constexpr std::size_t kCheckpointBytes = kBootField + 8 + 4;

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/fd.hpp"
 
 namespace suz {
@@ -64,7 +65,6 @@ struct JournalRecord {
 // A record's body (everything after the epoch), built by the pusher so the
 // round's leader only frames it.
 std::string journal_payload(std::int64_t t_ns, const std::vector<std::pair<std::string_view, std::string_view>>& items);
-std::int64_t monotonic_ns();
 
 // journal/checkpoint: when (in CLOCK_MONOTONIC of the boot named) a process
 // last began a sync of the whole filesystem. No record older than that needs

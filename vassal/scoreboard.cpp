@@ -11,12 +11,6 @@
 
 namespace suz {
 
-std::int64_t monotonic_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 static_assert(std::atomic<std::int64_t>::is_always_lock_free, "records live in shared memory across processes");
 static_assert(std::atomic<pid_t>::is_always_lock_free);
 

@@ -14,12 +14,11 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.hpp"  // monotonic_ms: comparable across the master and workers
 #include "core/shared_memory.hpp"
 
 namespace suz {
 
-// CLOCK_MONOTONIC in milliseconds: comparable across the master and workers.
-std::int64_t monotonic_ms();
 
 enum class WorkerState : std::int32_t { kFree = 0, kStarting, kReady, kRetiring };
 
