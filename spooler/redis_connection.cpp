@@ -114,7 +114,7 @@ RedisReply RedisConnection::command(const std::vector<std::string>& argv) {
 std::string RedisConnection::sha_of(const RedisScript& script) {
   for (const auto& [s, sha] : shas_)
     if (s == &script) return sha;
-  RedisReply r = command({"SCRIPT", "LOAD", script.source});
+  RedisReply r = command({"SCRIPT", "LOAD", std::string(script.prelude) + std::string(script.body)});
   if (r->type != REDIS_REPLY_STRING) fail(std::string("loading script ") + script.name);
   shas_.emplace_back(&script, std::string(r->str, r->len));
   return shas_.back().second;

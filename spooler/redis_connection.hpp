@@ -46,8 +46,8 @@ inline std::string redis_key_prefix(const RedisUrl& url) { return "suz:{" + url.
 
 // A Lua script, loaded into the server once per connection.
 struct RedisScript {
-  const char* name;    // for messages
-  const char* source;
+  const char* name;  // for messages
+  std::string_view prelude, body;  // the script is both, in that order
 };
 
 class RedisConnection {
