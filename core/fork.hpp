@@ -1,5 +1,8 @@
 #pragma once
-// The fork layer: the one function in Suzerain that forks, and the registry
+// The fork layer: the one function in Suzerain that forks (the one exception,
+// checked by tests/lint/single_fork.sh: the emperor's fork+exec of a master,
+// emperor/vassal_launcher.cpp, in a process with no Python and no lock a child
+// could inherit), and the registry
 // of hooks that keep a forked child safe when the parent had other threads
 // (Python threads, a logging thread) holding locks at the moment of fork.
 //

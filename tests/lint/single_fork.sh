@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # One function forks: grepping the tree for the fork call must find
-# core/fork.cpp and nothing else. (The pattern is split so this file does not
-# match itself.)
+# core/fork.cpp and nothing else. The one documented exception is the
+# emperor's fork+exec of a master through Boost.Process
+# (emperor/vassal_launcher.cpp): the emperor runs no Python and holds no lock
+# a child could inherit, and the child only execs; no other file may start a
+# process that way. (The patterns are split so this file does not match itself.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! git rev-parse --git-dir >/dev/null 2>&1; then
@@ -16,5 +19,10 @@ fi
 count=$(grep -c '^core/fork\.cpp:' <<<"$hits" || true)
 if [[ "$count" != 1 ]]; then
   echo "expected exactly one fork call in core/fork.cpp, found $count"; exit 1
+fi
+launchers=$(git grep -nE "bp::""child|boost::process::""child" -- core vassal emperor spooler plugins || true)
+others=$(grep -v '^emperor/vassal_launcher\.cpp:' <<<"$launchers" || true)
+if [[ -n "$others" ]]; then
+  echo "a process started through Boost.Process outside emperor/vassal_launcher.cpp:"; echo "$others"; exit 1
 fi
 echo "single fork site: $hits"
