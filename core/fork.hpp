@@ -1,10 +1,10 @@
 #pragma once
-// The fork layer: the one function in Suzerain that forks (the one exception,
-// checked by tests/lint/single_fork.sh: the emperor's fork+exec of a master,
-// emperor/vassal_launcher.cpp, in a process with no Python and no lock a child
-// could inherit), and the registry
+// The fork layer: the one function in Suzerain that forks, and the registry
 // of hooks that keep a forked child safe when the parent had other threads
 // (Python threads, a logging thread) holding locks at the moment of fork.
+// The one exception, checked by tests/lint/single_fork.sh, is the emperor's
+// fork+exec of a master (emperor/vassal_launcher.cpp): no Python runs there,
+// and its child makes only async-signal-safe calls before exec.
 //
 // Order (the pthread_atfork / os.register_at_fork convention):
 //   before hooks         in reverse registration order, in the parent
