@@ -1,6 +1,6 @@
 #pragma once
 // A vassal's configuration: one TOML file, read into these typed structs.
-// The TOML key names are the interface users write (DESIGN.md); every field
+// The TOML key names are the interface users write (docs/config.md); every field
 // here is named after its key. Defaults are the documented ones
 // (docs/config.md). Relative paths are resolved against the file's directory.
 #include <cstdint>

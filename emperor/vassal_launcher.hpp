@@ -2,7 +2,8 @@
 // Starts one vassal master: fork+exec of `vassal FILE` through Boost.Process,
 // with its listening sockets (passed by the socket activation protocol) and
 // the emperor channel. The child is detached at once: the emperor's libev
-// loop is the only place that reaps (DEPENDENCIES.md, traps 1 and 2).
+// loop is the only place that reaps (libev's SIGCHLD handler reaps every
+// child, so a Boost.Process wait would race it for the status).
 #include <sys/types.h>
 
 #include <filesystem>

@@ -1,6 +1,6 @@
 // Logging across fork(2) while another thread logs without pause: the case
 // that left 186 of 300 children hung on their first log line with a plain
-// spdlog _mt sink (DEPENDENCIES.md, trap 4).
+// spdlog _mt sink (spdlog is not fork-safe by itself).
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
