@@ -26,6 +26,7 @@
 #include "core/redis_url.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
+#include "vassal/health.hpp"
 #include "vassal/spooler.hpp"
 #include "vassal/worker.hpp"
 
@@ -694,39 +695,34 @@ void Master::scan() {
   for (auto& [pid, pp] : processes_) {
     Child& p = *pp;
     if (!p.ready || !p.kill_reason.empty()) continue;
-    const ProcessRecord& rec = scoreboard_->process(p.record);
-    bool busy = false;
-    for (int t = 0; t < scoreboard_->threads(); ++t) {
-      auto in_flight = scoreboard_->in_flight(p.record, t);
-      if (!in_flight) continue;
-      busy = true;
-      Duration ran(now - in_flight->started_ms);
-      Duration limit = harakiri(p.role);
-      if (limit.count() > 0 && ran > limit && !ev_is_active(&p.dump_then_kill)) {
+    std::optional<std::uint64_t> rss;
+    if (config_.lifetime.max_rss > 0 && !p.retiring && now >= p.rss_due_ms) {
+      p.rss_due_ms = now + kRssSampleMs;
+      rss = rss_bytes(p.pid);
+    }
+    HealthLimits limits{harakiri(p.role), config_.lifetime.max_rss, kHeartbeatTimeoutMs};
+    Verdict v = check_health(*scoreboard_, p.record, p.retiring, now, limits, rss);
+    switch (v.kind) {
+      case Verdict::Kind::kHealthy:
+        break;
+      case Verdict::Kind::kHarakiri:
         // Ask for every Python thread's stack first (faulthandler, installed
         // in each child), then kill.
         p.kill_reason = "harakiri";
         p.kill_cause = RespawnCause::kHarakiri;
         spdlog::error("{} (pid {}): harakiri: \"{}\" on thread {} ran for {} (limit {}); dumping stacks, killing", p.name,
-                      p.pid, in_flight->request, t + 1, format_duration(ran), format_duration(limit));
+                      p.pid, v.request, v.thread, format_duration(v.ran), format_duration(limits.harakiri));
         ::kill(p.pid, kStackDumpSignal);
         ev_timer_set(&p.dump_then_kill, kDumpGrace, 0.);
         ev_timer_start(EV_DEFAULT, &p.dump_then_kill);
         break;
-      }
-    }
-    if (!p.kill_reason.empty() || p.retiring) continue;
-    if (!busy && now - rec.heartbeat_ms.load() > kHeartbeatTimeoutMs) {
-      kill_process(p, RespawnCause::kNoHeartbeat, "no heartbeat for " + format_duration(Duration(now - rec.heartbeat_ms.load())) + " (" +
-                          where_stuck(p.pid) + ")");
-      continue;
-    }
-    if (config_.lifetime.max_rss > 0 && now >= p.rss_due_ms) {
-      p.rss_due_ms = now + kRssSampleMs;
-      std::uint64_t rss = rss_bytes(p.pid);
-      Slot* s = slot_of(p);
-      if (rss > config_.lifetime.max_rss && s && s->active == p.pid)
-        replace(*s, RespawnCause::kMaxRss, "RSS " + format_size(rss) + " over max_rss " + format_size(config_.lifetime.max_rss));
+      case Verdict::Kind::kNoHeartbeat:
+        kill_process(p, RespawnCause::kNoHeartbeat, "no heartbeat for " + format_duration(v.ran) + " (" + where_stuck(p.pid) + ")");
+        break;
+      case Verdict::Kind::kOverRss:
+        if (Slot* s = slot_of(p); s && s->active == p.pid)
+          replace(*s, RespawnCause::kMaxRss, "RSS " + format_size(v.rss) + " over max_rss " + format_size(config_.lifetime.max_rss));
+        break;
     }
   }
 }
