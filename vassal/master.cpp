@@ -26,9 +26,9 @@
 #include "core/redis_url.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
+#include "vassal/child_main.hpp"
 #include "vassal/health.hpp"
-#include "vassal/spooler.hpp"
-#include "vassal/worker.hpp"
+#include "vassal/jitter.hpp"
 
 namespace suz {
 
@@ -62,12 +62,6 @@ Fd listen_retrying(const ListenAddress& a, int backlog) {
     }
     std::this_thread::sleep_for(kBindRetryEvery);
   }
-}
-
-// Up to 10% less than the limit, never more: workers born together retire apart.
-double jitter_fraction() {
-  thread_local std::mt19937 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.9, 1.0)(rng);
 }
 
 std::string read_first_line(const std::string& path) {
@@ -459,53 +453,6 @@ void Master::remove_slot() {
   }
 }
 
-ExitCode Master::run_worker(const Slot& s, int record) {
-  WorkerOptions options;
-  options.id = s.id;
-  options.threads = config_.server.threads;
-  options.graceful_timeout = config_.lifetime.graceful_timeout;
-  options.max_connections = config_.server.max_connections;
-  options.limits.http.max_header_size = config_.server.max_header_size;
-  options.limits.http.max_body_size = config_.server.max_body_size;
-  options.limits.header_timeout = config_.server.header_timeout;
-  options.limits.keepalive_timeout = config_.server.keepalive_timeout;
-  options.limits.io_timeout = config_.server.io_timeout;
-  if (config_.lifetime.max_requests)
-    options.max_requests = std::max<std::uint64_t>(
-        1, static_cast<std::uint64_t>(std::llround(static_cast<double>(config_.lifetime.max_requests) * jitter_fraction())));
-  options.scoreboard = scoreboard_.get();
-  options.record = record;
-  options.notify_fd = events_.write.get();
-  auto worker = std::make_unique<Worker>(plugin_, listeners_, options);
-  ExitCode code = worker->run();
-  // Threads stuck in a request still use the worker until this process exits
-  // (right after this returns): left alive, not freed under them.
-  if (worker->threads_still_running()) static_cast<void>(worker.release());
-  return code;
-}
-
-ExitCode Master::run_spooler(const Slot& s, int record, const std::string& owner) {
-  // A spooler serves no socket: the listeners close, so a connection never
-  // waits in a backlog no one accepts from on its behalf.
-  listeners_.clear();
-  SpoolerOptions options;
-  options.id = s.id;
-  options.where = config_.spooler.dir;
-  options.visibility_timeout = config_.spooler.visibility_timeout;
-  options.owner = owner;
-  options.siblings = config_.spooler.processes;
-  options.max_attempts = config_.spooler.max_attempts;
-  options.retry_delay = config_.spooler.retry_delay;
-  if (config_.spooler.max_jobs)
-    options.max_jobs = std::max<std::uint64_t>(
-        1, static_cast<std::uint64_t>(std::llround(static_cast<double>(config_.spooler.max_jobs) * jitter_fraction())));
-  options.scoreboard = scoreboard_.get();
-  options.record = record;
-  options.notify_fd = events_.write.get();
-  Spooler spooler(plugin_, options);
-  return spooler.run();
-}
-
 void Master::spawn(Slot& s) {
   int record = scoreboard_->claim(s.id, s.generation + 1);
   if (record < 0) {
@@ -531,7 +478,8 @@ void Master::spawn(Slot& s) {
       set_process_label(label);
       set_process_title(label);
       try {
-        return s.role == Role::kWorker ? run_worker(s, record) : run_spooler(s, record, owner);
+        ChildContext child{config_, plugin_, *scoreboard_, record, events_.write.get(), s.id};
+        return s.role == Role::kWorker ? run_worker(child, listeners_) : run_spooler(child, listeners_, owner);
       } catch (const AppLoadError& e) {
         spdlog::critical("cannot load the app: {}", e.what());
         return ExitCode::kAppLoadError;

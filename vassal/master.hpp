@@ -53,8 +53,6 @@ class Master {
   bool open_spool();
   void add_slot(Role role);
   void spawn(Slot& slot);
-  ExitCode run_worker(const Slot& slot, int record);
-  ExitCode run_spooler(const Slot& slot, int record, const std::string& owner);
   void recover_jobs(const Child& p, const std::string& how);
   void report_recovery(const Recovered& r);
   void on_message(const WorkerMessage& m);

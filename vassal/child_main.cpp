@@ -1,0 +1,56 @@
+#include "vassal/child_main.hpp"
+
+#include <memory>
+
+#include "vassal/jitter.hpp"
+#include "vassal/spooler.hpp"
+#include "vassal/worker.hpp"
+
+namespace suz {
+
+ExitCode run_worker(const ChildContext& child, const std::vector<Listener>& listeners) {
+  const VassalConfig& config = child.config;
+  WorkerOptions options;
+  options.id = child.slot_id;
+  options.threads = config.server.threads;
+  options.graceful_timeout = config.lifetime.graceful_timeout;
+  options.max_connections = config.server.max_connections;
+  options.limits.http.max_header_size = config.server.max_header_size;
+  options.limits.http.max_body_size = config.server.max_body_size;
+  options.limits.header_timeout = config.server.header_timeout;
+  options.limits.keepalive_timeout = config.server.keepalive_timeout;
+  options.limits.io_timeout = config.server.io_timeout;
+  if (config.lifetime.max_requests) options.max_requests = jittered(config.lifetime.max_requests);
+  options.scoreboard = &child.scoreboard;
+  options.record = child.record;
+  options.notify_fd = child.notify_fd;
+  auto worker = std::make_unique<Worker>(child.plugin, listeners, options);
+  ExitCode code = worker->run();
+  // Threads stuck in a request still use the worker until this process exits
+  // (right after this returns): left alive, not freed under them.
+  if (worker->threads_still_running()) static_cast<void>(worker.release());
+  return code;
+}
+
+ExitCode run_spooler(const ChildContext& child, std::vector<Listener>& listeners, const std::string& owner) {
+  // A spooler serves no socket: the listeners close, so a connection never
+  // waits in a backlog no one accepts from on its behalf.
+  listeners.clear();
+  const SpoolerConfig& config = child.config.spooler;
+  SpoolerOptions options;
+  options.id = child.slot_id;
+  options.where = config.dir;
+  options.visibility_timeout = config.visibility_timeout;
+  options.owner = owner;
+  options.siblings = config.processes;
+  options.max_attempts = config.max_attempts;
+  options.retry_delay = config.retry_delay;
+  if (config.max_jobs) options.max_jobs = jittered(config.max_jobs);
+  options.scoreboard = &child.scoreboard;
+  options.record = child.record;
+  options.notify_fd = child.notify_fd;
+  Spooler spooler(child.plugin, options);
+  return spooler.run();
+}
+
+}  // namespace suz

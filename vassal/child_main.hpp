@@ -1,0 +1,29 @@
+#pragma once
+// What a child forked by the master runs: a worker or a spooler, built from
+// what the master hands it here and nothing else, so a child never reads or
+// changes the master's own state (its copy of it is never passed).
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/exit_code.hpp"
+#include "vassal/app.hpp"
+#include "vassal/listener.hpp"
+#include "vassal/scoreboard.hpp"
+
+namespace suz {
+
+struct ChildContext {
+  const VassalConfig& config;
+  AppPlugin& plugin;
+  Scoreboard& scoreboard;
+  int record;     // its scoreboard record
+  int notify_fd;  // the workers -> master pipe (WorkerMessage)
+  int slot_id;
+};
+
+ExitCode run_worker(const ChildContext& child, const std::vector<Listener>& listeners);
+// listeners: closed first, since a spooler serves no socket.
+ExitCode run_spooler(const ChildContext& child, std::vector<Listener>& listeners, const std::string& owner);
+
+}  // namespace suz
