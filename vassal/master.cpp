@@ -29,6 +29,7 @@
 #include "vassal/child_main.hpp"
 #include "vassal/health.hpp"
 #include "vassal/jitter.hpp"
+#include "vassal/spool_upkeep.hpp"
 
 namespace suz {
 
@@ -43,7 +44,6 @@ constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loo
 // worker idle a moment ago can be past it within the second.
 constexpr std::int64_t kRssSampleMs = 100;
 // Why a job found abandoned on the spool went back (its error, or in failed).
-constexpr const char* kAbandoned = "its spooler died while running it (or, on Redis, stopped renewing its claim)";
 
 // A standalone master restarted right after a crash (kill -9) finds its old
 // workers still holding the port for a moment: they die with it (PDEATHSIG),
@@ -243,7 +243,14 @@ ExitCode Master::run() {
   }
   plugin_.register_fork_hooks(hooks_);
 
-  if (!open_spool()) return ExitCode::kBootError;
+  if (config_.spooler.processes > 0 && !config_.spooler.dir.empty()) {
+    try {
+      spool_ = std::make_unique<SpoolUpkeep>(config_.spooler);
+    } catch (const std::exception& e) {
+      spdlog::critical("[spooler] dir: {}", e.what());
+      return ExitCode::kBootError;
+    }
+  }
 
   // Shared with every child: created before the first fork. Room for each
   // slot's active process and its successor, and for TTIN to add a few.
@@ -276,7 +283,7 @@ ExitCode Master::run() {
     if (harakiri(role).count() > 0) period = std::min(period, std::clamp(to_seconds(harakiri(role)) / 10, 0.01, 1.0));
   if (config_.lifetime.max_rss > 0) period = std::min(period, kRssSampleMs / 1000.0);
   // A Redis spool's claims are renewed every third of the visibility timeout.
-  if (spool_) period = std::min(period, std::chrono::duration<double>(spool_->upkeep_period()).count());
+  if (spool_) period = std::min(period, std::chrono::duration<double>(spool_->period()).count());
   ev_timer_init(&w_->scan, MasterCallbacks::scan, period, period);
   w_->scan.data = this;
   ev_timer_start(loop, &w_->scan);
@@ -312,44 +319,6 @@ bool Master::become_configured_user() {
   return true;
 }
 
-bool Master::open_spool() {
-  const SpoolerConfig& c = config_.spooler;
-  if (c.dir.empty() || c.processes == 0) return true;
-  try {
-    // Short calls: the master's loop waits for them. After a failure to
-    // reach Redis, calls fail at once for up to 2 s (RedisQueue), so a
-    // partitioned Redis costs the loop at most this every few seconds.
-    spool_ = open_queue(c.dir, std::chrono::duration_cast<std::chrono::milliseconds>(c.visibility_timeout),
-                        std::chrono::milliseconds(300));
-    spool_->on_corrupt = [](const std::string& where, const std::string& why) {
-      spdlog::error("{}: {}; moved aside", where, why);
-    };
-  } catch (const std::exception& e) {
-    spdlog::critical("[spooler] dir: {}", e.what());
-    return false;
-  }
-  try {
-    // Jobs a previous run of this vassal (or any other process on this
-    // spool) held when it died go back to the queue now.
-    report_recovery(spool_->recover_abandoned(kAbandoned, c.max_attempts));
-  } catch (const std::exception& e) {
-    if (looks_like_redis_url(c.dir)) {
-      // Workers serve without Redis; spoolers and upkeep retry until it answers.
-      spdlog::error("spool: {}", e.what());
-      spool_down_ = true;
-    } else {
-      spdlog::critical("[spooler] dir: {}", e.what());
-      return false;
-    }
-  }
-  char host[256] = "host";
-  ::gethostname(host, sizeof host - 1);
-  std::ostringstream prefix;
-  prefix << host << "-" << ::getpid() << "-" << std::hex << (std::random_device{}() & 0xffff);
-  spool_owner_prefix_ = prefix.str();
-  return true;
-}
-
 Slot* Master::slot_of(const Child& p) {
   auto& v = slots(p.role);
   return p.slot >= 1 && p.slot <= static_cast<int>(v.size()) ? v[static_cast<std::size_t>(p.slot - 1)].get() : nullptr;
@@ -377,13 +346,13 @@ VassalSnapshot Master::snapshot() const {
     if (!s->removed) snap.workers_wanted++;
   if (spool_) {
     SpoolerSnapshot sp;
-    sp.dir = spool_->where();
+    sp.dir = spool_->queue().where();
     sp.processes_wanted = static_cast<int>(spooler_slots_.size());
     sp.jobs = retired_jobs_;
-    sp.recovered = jobs_recovered_;
+    sp.recovered = spool_->jobs_recovered();
     try {
-      sp.queued = spool_->count(JobState::kQueued);
-      sp.failed = spool_->count(JobState::kFailed);
+      sp.queued = spool_->queue().count(JobState::kQueued);
+      sp.failed = spool_->queue().count(JobState::kFailed);
     } catch (const std::exception& e) {
       spdlog::warn("spool: cannot count jobs: {}", e.what());
     }
@@ -462,7 +431,7 @@ void Master::spawn(Slot& s) {
   const pid_t master = ::getpid();
   const std::string label = "vassal " + config_.vassal.name + ": " + s.name();
   const std::string owner = s.role == Role::kSpooler
-                                ? spool_owner_prefix_ + "-s" + std::to_string(s.id) + "." + std::to_string(s.generation + 1)
+                                ? spool_->owner_for(s.id, s.generation + 1)
                                 : std::string();
 
   pid_t pid;
@@ -623,22 +592,13 @@ void Master::kill_process(Child& p, RespawnCause cause, const std::string& why) 
 void Master::scan() {
   std::int64_t now = monotonic_ms();
   log_stray_signals();
-  if (spool_ && now >= next_spool_upkeep_ms_) {
+  if (spool_) {
     // Our spoolers' claims are alive (Redis would otherwise expire them);
     // another vassal sharing this spool may have died holding jobs.
-    next_spool_upkeep_ms_ = now + spool_->upkeep_period().count();
     std::vector<std::string> owners;
     for (const auto& [pid, p] : processes_)
       if (p->role == Role::kSpooler) owners.push_back(p->spool_owner);
-    try {
-      spool_->keep_claims(owners);
-      report_recovery(spool_->recover_abandoned(kAbandoned, config_.spooler.max_attempts));
-      if (spool_down_) spdlog::warn("spool: {} answers again", spool_->where());
-      spool_down_ = false;
-    } catch (const std::exception& e) {
-      if (!spool_down_) spdlog::error("spool: {}", e.what());
-      spool_down_ = true;
-    }
+    spool_->tick(now, owners);
   }
   for (auto& [pid, pp] : processes_) {
     Child& p = *pp;
@@ -731,27 +691,10 @@ void Master::reap(pid_t pid, int status) {
   schedule_respawn(*s);
 }
 
-void Master::report_recovery(const Recovered& r) {
-  jobs_recovered_ += r.requeued;
-  if (r.requeued || r.failed)
-    spdlog::warn("spool: {} job(s) of spoolers that died returned to the queue, {} moved to failed/", r.requeued, r.failed);
-  if (r.restored) spdlog::warn("spool: {} job(s) pushed before a reboot restored to the queue", r.restored);
-}
-
 void Master::recover_jobs(const Child& p, const std::string& how) {
-  // A spooler that exits cleanly leaves nothing claimed; one that died in a
-  // job leaves that job in its claim area, and it goes back to the queue
-  // with the attempt counted (the job may be what killed it).
-  try {
-    std::string why = p.name + " (pid " + std::to_string(p.pid) + ") " + how + " while running it" +
-                      (p.kill_reason.empty() ? "" : " (" + p.kill_reason + ")");
-    Recovered r = spool_->recover(p.spool_owner, why, config_.spooler.max_attempts);
-    jobs_recovered_ += r.requeued;
-    if (r.requeued) spdlog::warn("{}: its job went back to the queue", p.name);
-    if (r.failed) spdlog::error("{}: its job had no attempt left; moved to failed/", p.name);
-  } catch (const std::exception& e) {
-    spdlog::error("{}: cannot return its claimed jobs to the queue: {} (the next start will)", p.name, e.what());
-  }
+  spool_->spooler_died(p.name, p.spool_owner,
+                       p.name + " (pid " + std::to_string(p.pid) + ") " + how + " while running it" +
+                           (p.kill_reason.empty() ? "" : " (" + p.kill_reason + ")"));
 }
 
 void Master::schedule_respawn(Slot& s) {

@@ -31,6 +31,7 @@
 #include "vassal/stats_server.hpp"
 #include "vassal/worker_events.hpp"
 #include "vassal/slot.hpp"
+#include "vassal/spool_upkeep.hpp"
 
 namespace suz {
 
@@ -50,11 +51,9 @@ class Master {
 
   bool bind_listeners();
   bool become_configured_user();  // [vassal] uid/gid, when started as root
-  bool open_spool();
   void add_slot(Role role);
   void spawn(Slot& slot);
   void recover_jobs(const Child& p, const std::string& how);
-  void report_recovery(const Recovered& r);
   void on_message(const WorkerMessage& m);
   void on_ready(Child& p);
   void replace(Slot& slot, RespawnCause cause, const std::string& why);
@@ -86,10 +85,7 @@ class Master {
   Pipe events_;  // workers -> master (WorkerMessage)
   std::vector<std::unique_ptr<Slot>> slots_;          // workers
   std::vector<std::unique_ptr<Slot>> spooler_slots_;  // spoolers
-  std::unique_ptr<JobQueue> spool_;  // to return dead spoolers' jobs
-  std::string spool_owner_prefix_;         // host-masterpid-random: claim areas never collide
-  std::int64_t next_spool_upkeep_ms_ = 0;
-  bool spool_down_ = false;  // said once, not every upkeep
+  std::unique_ptr<SpoolUpkeep> spool_;  // when the vassal runs spoolers
   std::map<pid_t, std::unique_ptr<Child>> processes_;
   std::deque<Slot*> reload_queue_;  // slots still to replace for HUP
   std::unique_ptr<StatsServer> stats_;
@@ -99,7 +95,6 @@ class Master {
   RespawnCounts spooler_respawns_{};
   std::uint64_t retired_requests_ = 0;  // served by worker processes already reaped
   std::uint64_t retired_jobs_ = 0;      // run by spooler processes already reaped
-  std::uint64_t jobs_recovered_ = 0;    // returned to the queue after their spooler died
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stopping_ = false;
   ExitCode exit_code_ = ExitCode::kOk;
