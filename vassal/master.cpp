@@ -97,33 +97,17 @@ struct Master::Watchers {
 struct MasterCallbacks {
   static Master& of(void* data) { return *static_cast<Master*>(data); }
   static void child(struct ev_loop*, ev_child* w, int) { of(w->data).reap(w->rpid, w->rstatus); }
+  // libev runs this in the loop, not in the signal handler: the work is safe here.
   static void signal(struct ev_loop*, ev_signal* w, int) {
     Master& m = of(w->data);
     switch (w->signum) {
       case SIGTERM: m.stop(true); break;
       case SIGINT:
       case SIGQUIT: m.stop(false); break;
-      case SIGHUP:
-        if (m.stopping_) break;
-        spdlog::info("reload requested: replacing every worker, one at a time");
-        if (m.emperor_) m.emperor_->send(emperor_channel::kReloading);
-        m.reload_queue_.clear();
-        for (auto* role : {&m.slots_, &m.spooler_slots_})
-          for (auto& s : *role)
-            if (!s->removed) m.reload_queue_.push_back(s.get());
-        m.reload_next();
-        break;
-      case SIGTTIN:
-        if (!m.stopping_) m.add_slot(Role::kWorker);
-        break;
-      case SIGTTOU:
-        if (!m.stopping_) m.remove_slot();
-        break;
-      case kReopenLogsSignal:
-        reopen_log();
-        spdlog::info("log reopened ({})", signal_name(kReopenLogsSignal));
-        m.signal_workers(kReopenLogsSignal);
-        break;
+      case SIGHUP: m.reload(); break;
+      case SIGTTIN: m.add_worker(); break;
+      case SIGTTOU: m.remove_worker(); break;
+      case kReopenLogsSignal: m.reopen_logs(); break;
       default: break;
     }
   }
@@ -210,31 +194,61 @@ bool Master::bind_listeners() {
 }
 
 ExitCode Master::run() {
-  try {
-    inherited_ = InheritedSockets::take_from_environment();
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    return ExitCode::kBootError;
-  }
+  // Sockets the emperor (or systemd) passed, by name.
+  if (!take_inherited_sockets()) return ExitCode::kBootError;
+  // The listeners: passed ones kept, the others bound (retrying a port
+  // a crashed predecessor's workers still hold).
   if (!bind_listeners()) return ExitCode::kBootError;
-  if (config_.stats.listen) {
-    // Before the app loads: the master is still single-threaded (see StatsServer).
-    try {
-      stats_ = std::make_unique<StatsServer>(EV_DEFAULT, *config_.stats.listen, inherited_.take(socket_name("stats", 0)),
-                                             [this] { return snapshot(); });
-      spdlog::info("stats on {} (JSON at /, Prometheus at /metrics)", stats_->address().str());
-      if (!stats_->address().is_local())
-        spdlog::warn("stats on {} can be reached from other hosts, and show every request in flight: "
-                     "prefer a unix socket or 127.0.0.1 (or a firewall)",
-                     stats_->address().str());
-    } catch (const std::exception& e) {
-      spdlog::critical("stats: {}", e.what());
-      return ExitCode::kBootError;
-    }
-  }
+  // Before the app loads: the master is still single-threaded (see StatsServer).
+  if (!start_stats()) return ExitCode::kBootError;
   // Sockets are bound (ports below 1024 need root); the app is not loaded
   // yet: now is when a vassal started as root becomes its user.
   if (!become_configured_user()) return ExitCode::kBootError;
+  // The app, once, in the master; its fork hooks after logging's.
+  if (ExitCode loaded = load_app(); loaded != ExitCode::kOk) return loaded;
+  // The spool, when this vassal runs spoolers: what earlier runs abandoned goes back to the queue.
+  if (!open_spool()) return ExitCode::kBootError;
+  // Shared with every child, so created before the first fork.
+  create_scoreboard();
+  // Signals, children, the workers' messages, the periodic checks.
+  watch(EV_DEFAULT);
+  // The emperor's channel, when it started us.
+  emperor_ = EmperorLink::from_environment(EV_DEFAULT, [this](bool graceful) { stop(graceful); });
+  // Every slot forked; from here on, the loop does all the work.
+  start_slots();
+  ev_run(EV_DEFAULT, 0);
+  spdlog::info("stopped");
+  return exit_code_;
+}
+
+bool Master::take_inherited_sockets() {
+  try {
+    inherited_ = InheritedSockets::take_from_environment();
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return false;
+  }
+}
+
+bool Master::start_stats() {
+  if (!config_.stats.listen) return true;
+  try {
+    stats_ = std::make_unique<StatsServer>(EV_DEFAULT, *config_.stats.listen, inherited_.take(socket_name("stats", 0)),
+                                           [this] { return snapshot(); });
+    spdlog::info("stats on {} (JSON at /, Prometheus at /metrics)", stats_->address().str());
+    if (!stats_->address().is_local())
+      spdlog::warn("stats on {} can be reached from other hosts, and show every request in flight: "
+                   "prefer a unix socket or 127.0.0.1 (or a firewall)",
+                   stats_->address().str());
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::critical("stats: {}", e.what());
+    return false;
+  }
+}
+
+ExitCode Master::load_app() {
   try {
     plugin_.load_in_master();
   } catch (const AppLoadError& e) {
@@ -242,24 +256,33 @@ ExitCode Master::run() {
     return ExitCode::kAppLoadError;
   }
   plugin_.register_fork_hooks(hooks_);
+  return ExitCode::kOk;
+}
 
-  if (config_.spooler.processes > 0 && !config_.spooler.dir.empty()) {
-    try {
-      spool_ = std::make_unique<SpoolUpkeep>(config_.spooler);
-    } catch (const std::exception& e) {
-      spdlog::critical("[spooler] dir: {}", e.what());
-      return ExitCode::kBootError;
-    }
+bool Master::open_spool() {
+  if (config_.spooler.processes == 0 || config_.spooler.dir.empty()) return true;
+  try {
+    spool_ = std::make_unique<SpoolUpkeep>(config_.spooler);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::critical("[spooler] dir: {}", e.what());
+    return false;
   }
+}
 
-  // Shared with every child: created before the first fork. Room for each
-  // slot's active process and its successor, and for TTIN to add a few.
-  int workers = listeners_.empty() ? 0 : config_.server.workers;  // a vassal may only run jobs
-  int spoolers = spool_ ? config_.spooler.processes : 0;
-  scoreboard_ = std::make_unique<Scoreboard>(2 * (workers + spoolers) + 16, config_.server.threads);
+int Master::wanted(Role role) const {
+  if (role == Role::kWorker) return listeners_.empty() ? 0 : config_.server.workers;  // a vassal may only run jobs
+  return spool_ ? config_.spooler.processes : 0;
+}
+
+void Master::create_scoreboard() {
+  // Room for each slot's active process and its successor, and for TTIN to add a few.
+  scoreboard_ = std::make_unique<Scoreboard>(2 * (wanted(Role::kWorker) + wanted(Role::kSpooler)) + 16,
+                                             config_.server.threads);
   events_ = make_pipe(O_NONBLOCK);
+}
 
-  struct ev_loop* loop = EV_DEFAULT;
+void Master::watch(struct ev_loop* loop) {
   const std::initializer_list<int> signals = kMasterSignals;  // the stray ones are caught since main()
   w_->signals.resize(signals.size());
   for (std::size_t i = 0; i < signals.size(); ++i) {
@@ -287,13 +310,11 @@ ExitCode Master::run() {
   ev_timer_init(&w_->scan, MasterCallbacks::scan, period, period);
   w_->scan.data = this;
   ev_timer_start(loop, &w_->scan);
+}
 
-  emperor_ = EmperorLink::from_environment(loop, [this](bool graceful) { stop(graceful); });
-  for (int i = 0; i < workers; ++i) add_slot(Role::kWorker);
-  for (int i = 0; i < spoolers; ++i) add_slot(Role::kSpooler);
-  ev_run(loop, 0);
-  spdlog::info("stopped");
-  return exit_code_;
+void Master::start_slots() {
+  for (Role role : {Role::kWorker, Role::kSpooler})
+    for (int i = 0; i < wanted(role); ++i) add_slot(role);
 }
 
 bool Master::become_configured_user() {
@@ -541,6 +562,31 @@ void Master::replace(Slot& s, RespawnCause cause, const std::string& why) {
   spdlog::info("{} (pid {}): {}; starting its replacement", s.name(), s.active, why);
   (s.role == Role::kWorker ? respawns_ : spooler_respawns_)[static_cast<int>(cause)]++;
   spawn(s);
+}
+
+void Master::reload() {
+  if (stopping_) return;
+  spdlog::info("reload requested: replacing every worker, one at a time");
+  if (emperor_) emperor_->send(emperor_channel::kReloading);
+  reload_queue_.clear();
+  for (auto* role : {&slots_, &spooler_slots_})
+    for (auto& s : *role)
+      if (!s->removed) reload_queue_.push_back(s.get());
+  reload_next();
+}
+
+void Master::add_worker() {
+  if (!stopping_) add_slot(Role::kWorker);
+}
+
+void Master::remove_worker() {
+  if (!stopping_) remove_slot();
+}
+
+void Master::reopen_logs() {
+  reopen_log();
+  spdlog::info("log reopened ({})", signal_name(kReopenLogsSignal));
+  signal_workers(kReopenLogsSignal);
 }
 
 void Master::reload_next() {

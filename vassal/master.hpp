@@ -49,8 +49,17 @@ class Master {
  private:
   friend struct MasterCallbacks;
 
+  // The boot, in run()'s order; each logs why it failed.
+  bool take_inherited_sockets();
   bool bind_listeners();
+  bool start_stats();
   bool become_configured_user();  // [vassal] uid/gid, when started as root
+  ExitCode load_app();
+  bool open_spool();
+  void create_scoreboard();
+  void watch(struct ev_loop* loop);
+  void start_slots();
+  int wanted(Role role) const;  // how many slots of the role the config asks for
   void add_slot(Role role);
   void spawn(Slot& slot);
   void recover_jobs(const Child& p, const std::string& how);
@@ -62,6 +71,11 @@ class Master {
   void reap(pid_t pid, int status);
   void schedule_respawn(Slot& slot);
   void scan();
+  // The signals' handlers (the table: core/signals.hpp).
+  void reload();         // HUP
+  void add_worker();     // TTIN
+  void remove_worker();  // TTOU
+  void reopen_logs();    // USR1
   void reload_next();
   void announce_if_serving();  // once: every slot's first worker serves
   void remove_slot();
