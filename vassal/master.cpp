@@ -13,8 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <random>
-#include <sstream>
 #include <system_error>
 #include <thread>
 
@@ -23,7 +21,6 @@
 #include "core/inherited_sockets.hpp"
 #include "core/log.hpp"
 #include "core/process_title.hpp"
-#include "core/redis_url.hpp"
 #include "core/signals.hpp"
 #include "core/socket.hpp"
 #include "vassal/child_main.hpp"
@@ -43,7 +40,6 @@ constexpr std::int64_t kHeartbeatTimeoutMs = 30000;  // an idle worker whose loo
 // few microseconds), so one growing fast is caught close to the limit: a
 // worker idle a moment ago can be past it within the second.
 constexpr std::int64_t kRssSampleMs = 100;
-// Why a job found abandoned on the spool went back (its error, or in failed).
 
 // A standalone master restarted right after a crash (kill -9) finds its old
 // workers still holding the port for a moment: they die with it (PDEATHSIG),
