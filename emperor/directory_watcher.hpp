@@ -49,12 +49,15 @@ class DirectoryWatcher {
   DirectoryWatcher(const DirectoryWatcher&) = delete;
   DirectoryWatcher& operator=(const DirectoryWatcher&) = delete;
 
-  // The *.toml files in the directory now, sorted; nullopt (logged once)
-  // when it cannot be listed.
-  std::optional<std::vector<std::string>> scan();
+  // The *.toml files the directory held when the watch began (and since
+  // reported present), sorted: the emperor's boot set.
+  const std::set<std::string>& present() const { return known_; }
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
+  // The *.toml files in the directory now; nullopt (logged once) when it
+  // cannot be listed.
+  std::optional<std::vector<std::string>> scan();
   static void on_readable(struct ev_loop*, ev_io* w, int);
   static void on_settled(struct ev_loop*, ev_timer* w, int);
   static void on_poll(struct ev_loop*, ev_timer* w, int);

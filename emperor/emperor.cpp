@@ -56,7 +56,7 @@ ExitCode Emperor::run() {
     spdlog::critical("status socket: {}", e.what());
     return ExitCode::kBootError;
   }
-  std::vector<std::string> files = watcher_->scan().value_or(std::vector<std::string>{});
+  std::vector<std::string> files(watcher_->present().begin(), watcher_->present().end());
   spdlog::info("watching {}: {} vassal file(s); status on {}", options_.dir.string(), files.size(),
                status_path.string());
   // Every vassal at once: throttling is for vassals that keep dying, not for

@@ -38,7 +38,6 @@ class FileReads {
 
   // done runs on the loop once the file is read (never from inside read()).
   void read(const std::filesystem::path& file, Done done);
-  std::size_t pending() const { return waiting_.size(); }
 
  private:
   struct Mailbox;  // shared with the threads: outlives this object while a read hangs
