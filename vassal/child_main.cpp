@@ -8,6 +8,8 @@
 
 namespace suz {
 
+namespace {
+
 ExitCode run_worker(const ChildContext& child, const std::vector<Listener>& listeners) {
   const VassalConfig& config = child.config;
   WorkerOptions options;
@@ -32,7 +34,7 @@ ExitCode run_worker(const ChildContext& child, const std::vector<Listener>& list
   return code;
 }
 
-ExitCode run_spooler(const ChildContext& child, std::vector<Listener>& listeners, const std::string& owner) {
+ExitCode run_spooler(const ChildContext& child, std::vector<Listener>& listeners) {
   // A spooler serves no socket: the listeners close, so a connection never
   // waits in a backlog no one accepts from on its behalf.
   listeners.clear();
@@ -41,7 +43,7 @@ ExitCode run_spooler(const ChildContext& child, std::vector<Listener>& listeners
   options.id = child.slot_id;
   options.where = config.dir;
   options.visibility_timeout = config.visibility_timeout;
-  options.owner = owner;
+  options.owner = child.spool_owner;
   options.siblings = config.processes;
   options.max_attempts = config.max_attempts;
   options.retry_delay = config.retry_delay;
@@ -51,6 +53,16 @@ ExitCode run_spooler(const ChildContext& child, std::vector<Listener>& listeners
   options.notify_fd = child.notify_fd;
   Spooler spooler(child.plugin, options);
   return spooler.run();
+}
+
+}  // namespace
+
+ExitCode run_child(Role role, const ChildContext& child, std::vector<Listener>& listeners) {
+  switch (role) {
+    case Role::kWorker: return run_worker(child, listeners);
+    case Role::kSpooler: return run_spooler(child, listeners);
+  }
+  return ExitCode::kFailure;
 }
 
 }  // namespace suz

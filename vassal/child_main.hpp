@@ -8,6 +8,7 @@
 #include "core/config.hpp"
 #include "core/exit_code.hpp"
 #include "vassal/app.hpp"
+#include "vassal/children.hpp"
 #include "vassal/listener.hpp"
 #include "vassal/scoreboard.hpp"
 
@@ -20,10 +21,11 @@ struct ChildContext {
   int record;     // its scoreboard record
   int notify_fd;  // the workers -> master pipe (WorkerMessage)
   int slot_id;
+  std::string spool_owner;  // a spooler's claim area
 };
 
-ExitCode run_worker(const ChildContext& child, const std::vector<Listener>& listeners);
-// listeners: closed first, since a spooler serves no socket.
-ExitCode run_spooler(const ChildContext& child, std::vector<Listener>& listeners, const std::string& owner);
+// The child's whole life: a worker serves the listeners; a spooler closes
+// them (it serves no socket) and runs jobs.
+ExitCode run_child(Role role, const ChildContext& child, std::vector<Listener>& listeners);
 
 }  // namespace suz

@@ -10,11 +10,11 @@
 //   HUP        graceful reload: every worker and spooler replaced, one at a time, capacity kept
 //   TTIN/TTOU  one worker more / less
 //   USR1       reopen log files (and tell the workers)
-#include <array>
+#include <ev++.h>
+
 #include <chrono>
-#include <deque>
-#include <map>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "core/config.hpp"
@@ -22,19 +22,20 @@
 #include "core/fd.hpp"
 #include "core/fork.hpp"
 #include "core/inherited_sockets.hpp"
-#include "spooler/job_queue.hpp"
 #include "vassal/app.hpp"
-#include "vassal/listener.hpp"
+#include "vassal/children.hpp"
+#include "vassal/deadline_timers.hpp"
 #include "vassal/emperor_link.hpp"
+#include "vassal/listener.hpp"
 #include "vassal/scoreboard.hpp"
+#include "vassal/spool_upkeep.hpp"
 #include "vassal/stats.hpp"
 #include "vassal/stats_server.hpp"
 #include "vassal/worker_events.hpp"
-#include "vassal/slot.hpp"
-#include "vassal/spool_upkeep.hpp"
 
 namespace suz {
 
+// Which child does what is vassal/children.hpp's; the master carries it out.
 class Master {
  public:
   Master(const VassalConfig& config, AppPlugin& plugin, ForkHooks& hooks);
@@ -47,8 +48,6 @@ class Master {
   ExitCode run();
 
  private:
-  friend struct MasterCallbacks;
-
   // The boot, in run()'s order; each logs why it failed.
   bool take_inherited_sockets();
   bool bind_listeners();
@@ -57,37 +56,20 @@ class Master {
   ExitCode load_app();
   bool open_spool();
   void create_scoreboard();
-  void watch(struct ev_loop* loop);
-  void start_slots();
-  int wanted(Role role) const;  // how many slots of the role the config asks for
-  void add_slot(Role role);
-  void spawn(Slot& slot);
-  void recover_jobs(const Child& p, const std::string& how);
-  void on_message(const WorkerMessage& m);
-  void on_ready(Child& p);
-  void replace(Slot& slot, RespawnCause cause, const std::string& why);
-  void retire(pid_t pid);
-  void kill_process(Child& p, RespawnCause cause, const std::string& why);
-  void reap(pid_t pid, int status);
-  void schedule_respawn(Slot& slot);
-  void scan();
-  // The signals' handlers (the table: core/signals.hpp).
-  void reload();         // HUP
-  void add_worker();     // TTIN
-  void remove_worker();  // TTOU
-  void reopen_logs();    // USR1
-  void reload_next();
-  void announce_if_serving();  // once: every slot's first worker serves
-  void remove_slot();
-  void stop(bool graceful);
-  void signal_workers(int sig);
-  void on_stop_deadline();
-  void check_all_gone();
-  Slot* slot_of(const Child& p);
-  std::vector<std::unique_ptr<Slot>>& slots(Role role) { return role == Role::kWorker ? slots_ : spooler_slots_; }
-  // Per role: what max lifetime, harakiri and request (or job) limits apply.
-  Duration max_lifetime(Role role) const;
-  Duration harakiri(Role role) const;
+  void watch();
+
+  // What the loop hears, each handed to the children's state machine.
+  void on_signal(ev::sig& w, int);  // the table: core/signals.hpp
+  void on_child(ev::child& w, int);
+  void on_messages();               // workers -> master (WorkerMessage)
+  void on_scan();                   // the periodic health checks and spool upkeep
+  void check_children(std::int64_t now_ms);
+  void reopen_logs();               // USR1
+
+  // The machine's actions, carried out.
+  void carry_out(const Actions& actions);
+  void spawn(Role role, int slot, int generation);
+
   VassalSnapshot snapshot() const;
 
   const VassalConfig& config_;
@@ -97,24 +79,18 @@ class Master {
   std::vector<Listener> listeners_;
   std::unique_ptr<Scoreboard> scoreboard_;
   Pipe events_;  // workers -> master (WorkerMessage)
-  std::vector<std::unique_ptr<Slot>> slots_;          // workers
-  std::vector<std::unique_ptr<Slot>> spooler_slots_;  // spoolers
   std::unique_ptr<SpoolUpkeep> spool_;  // when the vassal runs spoolers
-  std::map<pid_t, std::unique_ptr<Child>> processes_;
-  std::deque<Slot*> reload_queue_;  // slots still to replace for HUP
   std::unique_ptr<StatsServer> stats_;
   std::unique_ptr<EmperorLink> emperor_;  // when started by an emperor
-  bool announced_serving_ = false;
-  RespawnCounts respawns_{};          // workers
-  RespawnCounts spooler_respawns_{};
-  std::uint64_t retired_requests_ = 0;  // served by worker processes already reaped
-  std::uint64_t retired_jobs_ = 0;      // run by spooler processes already reaped
+  std::unique_ptr<Children> children_;    // from create_scoreboard() on
+  DeadlineTimers deadlines_;
+  std::unordered_map<pid_t, std::int64_t> rss_due_ms_;  // when max_rss next samples each child
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  bool stopping_ = false;
-  ExitCode exit_code_ = ExitCode::kOk;
 
-  struct Watchers;
-  std::unique_ptr<Watchers> w_;
+  std::vector<std::unique_ptr<ev::sig>> signals_;
+  ev::child reaper_;
+  ev::io messages_;
+  ev::timer scan_;
 };
 
 }  // namespace suz
