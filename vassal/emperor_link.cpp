@@ -30,18 +30,11 @@ std::unique_ptr<EmperorLink> EmperorLink::from_environment(struct ev_loop* loop,
 }
 
 EmperorLink::EmperorLink(struct ev_loop* loop, Fd fd, double heartbeat_seconds, StopRequested on_stop)
-    : loop_(loop), fd_(std::move(fd)), on_stop_(std::move(on_stop)) {
-  ev_io_init(&io_, on_readable, fd_.get(), EV_READ);
-  io_.data = this;
-  ev_io_start(loop_, &io_);
-  ev_timer_init(&heartbeat_, on_heartbeat, heartbeat_seconds, heartbeat_seconds);
-  heartbeat_.data = this;
-  ev_timer_start(loop_, &heartbeat_);
-}
-
-EmperorLink::~EmperorLink() {
-  ev_io_stop(loop_, &io_);
-  ev_timer_stop(loop_, &heartbeat_);
+    : fd_(std::move(fd)), on_stop_(std::move(on_stop)), io_(loop), heartbeat_(loop) {
+  io_.set<EmperorLink, &EmperorLink::on_readable>(this);
+  io_.start(fd_.get(), ev::READ);
+  heartbeat_.set<EmperorLink, &EmperorLink::on_heartbeat>(this);
+  heartbeat_.start(heartbeat_seconds, heartbeat_seconds);
 }
 
 void EmperorLink::send(std::string_view message) {
@@ -52,25 +45,24 @@ void EmperorLink::send(std::string_view message) {
     spdlog::debug("emperor channel: {}", std::strerror(errno));
 }
 
-void EmperorLink::on_readable(struct ev_loop*, ev_io* w, int) {
-  auto* self = static_cast<EmperorLink*>(w->data);
+void EmperorLink::on_readable() {
   char buf[64];
-  ssize_t n = ::recv(self->fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+  ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
     spdlog::warn("the emperor is gone: stopping");
-    ev_io_stop(self->loop_, &self->io_);
-    ev_timer_stop(self->loop_, &self->heartbeat_);
-    self->fd_.reset();
-    self->on_stop_(false);
+    io_.stop();
+    heartbeat_.stop();
+    fd_.reset();
+    on_stop_(false);
     return;
   }
   std::string message(buf, static_cast<std::size_t>(n));
-  if (message == emperor_channel::kStop) self->on_stop_(true);
-  else if (message == emperor_channel::kQuickStop) self->on_stop_(false);
+  if (message == emperor_channel::kStop) on_stop_(true);
+  else if (message == emperor_channel::kQuickStop) on_stop_(false);
   else spdlog::warn("emperor channel: unknown message \"{}\"", message);
 }
 
-void EmperorLink::on_heartbeat(struct ev_loop*, ev_timer* w, int) { static_cast<EmperorLink*>(w->data)->send(emperor_channel::kHeartbeat); }
+void EmperorLink::on_heartbeat() { send(emperor_channel::kHeartbeat); }
 
 }  // namespace suz

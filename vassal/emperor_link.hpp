@@ -3,7 +3,7 @@
 // variables: core/emperor_channel.hpp). The end of the channel means the
 // emperor is gone: the vassal stops (its PR_SET_PDEATHSIG is the hard
 // guarantee; this is the orderly one).
-#include <ev.h>
+#include <ev++.h>
 
 #include <functional>
 #include <memory>
@@ -20,7 +20,7 @@ class EmperorLink {
 
   // nullptr when this vassal was not started by an emperor.
   static std::unique_ptr<EmperorLink> from_environment(struct ev_loop* loop, StopRequested on_stop);
-  ~EmperorLink();
+  ~EmperorLink() = default;
   EmperorLink(const EmperorLink&) = delete;
   EmperorLink& operator=(const EmperorLink&) = delete;
 
@@ -30,14 +30,13 @@ class EmperorLink {
 
  private:
   EmperorLink(struct ev_loop* loop, Fd fd, double heartbeat_seconds, StopRequested on_stop);
-  static void on_readable(struct ev_loop*, ev_io* w, int);
-  static void on_heartbeat(struct ev_loop*, ev_timer* w, int);
+  void on_readable();
+  void on_heartbeat();
 
-  struct ev_loop* loop_;
   Fd fd_;
   StopRequested on_stop_;
-  ev_io io_{};
-  ev_timer heartbeat_{};
+  ev::io io_;
+  ev::timer heartbeat_;
 };
 
 }  // namespace suz

@@ -1,7 +1,7 @@
 #include "core/signals.hpp"
 #include "vassal/spooler.hpp"
 
-#include <ev.h>
+#include <ev++.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
@@ -26,44 +26,14 @@ Duration retry_backoff(Duration retry_delay, int attempt) {
 }
 
 struct Spooler::State {
+  explicit State(struct ev_loop* loop) : signals(loop), arrivals(loop), working(loop), due(loop), heartbeat(loop) {}
   std::unique_ptr<JobConsumer> jobs;
   Fd signal_fd;
-  ev_io signals{};
-  ev_io arrivals{};
-  ev_idle working{};
-  ev_timer due{};
-  ev_timer heartbeat{};
-};
-
-struct SpoolerCallbacks {
-  static Spooler& of(void* data) { return *static_cast<Spooler*>(data); }
-  static void signal(struct ev_loop* loop, ev_io* w, int) {
-    Spooler& s = of(w->data);
-    signalfd_siginfo info;
-    while (::read(s.s_->signal_fd.get(), &info, sizeof info) == sizeof info) {
-      if (info.ssi_signo == SIGTERM) {
-        // Jobs run inside this loop's callbacks: none is in hand now.
-        spdlog::info("stopping");
-        ev_break(loop, EVBREAK_ALL);
-      } else if (info.ssi_signo == kReopenLogsSignal) {
-        reopen_log();
-      }
-    }
-  }
-  static void arrivals(struct ev_loop* loop, ev_io* w, int) {
-    Spooler& s = of(w->data);
-    s.s_->jobs->on_wake();
-    s.watch_arrivals();
-    ev_idle_start(loop, &s.s_->working);
-  }
-  static void due(struct ev_loop* loop, ev_timer* w, int) { ev_idle_start(loop, &of(w->data).s_->working); }
-  static void working(struct ev_loop*, ev_idle* w, int) { of(w->data).work(); }
-  static void heartbeat(struct ev_loop*, ev_timer* w, int) {
-    Spooler& s = of(w->data);
-    if (s.options_.scoreboard) s.options_.scoreboard->process(s.options_.record).heartbeat_ms = monotonic_ms();
-    s.checkpoint();
-    log_stray_signals();
-  }
+  ev::io signals;
+  ev::io arrivals;
+  ev::idle working;
+  ev::timer due;
+  ev::timer heartbeat;
 };
 
 Spooler::Spooler(AppPlugin& plugin, SpoolerOptions options) : plugin_(plugin), options_(std::move(options)) {}
@@ -93,7 +63,8 @@ ExitCode Spooler::run() {
   pthread_sigmask(SIG_UNBLOCK, &quick, nullptr);
 
   plugin_.start_spooler(options_.id);
-  s_ = std::make_unique<State>();
+  loop_ = ev_loop_new(EVBACKEND_EPOLL);
+  s_ = std::make_unique<State>(loop_);
   ConsumerOptions consumer;
   consumer.owner = options_.owner;
   consumer.siblings = options_.siblings;
@@ -104,23 +75,48 @@ ExitCode Spooler::run() {
   s_->jobs = open_consumer(options_.where, consumer);
   s_->signal_fd = Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
 
-  loop_ = ev_loop_new(EVBACKEND_EPOLL);
-  ev_io_init(&s_->signals, SpoolerCallbacks::signal, s_->signal_fd.get(), EV_READ);
-  ev_init(&s_->arrivals, SpoolerCallbacks::arrivals);
-  ev_idle_init(&s_->working, SpoolerCallbacks::working);
-  ev_init(&s_->due, SpoolerCallbacks::due);
-  ev_timer_init(&s_->heartbeat, SpoolerCallbacks::heartbeat, 1., 1.);
-  s_->signals.data = s_->arrivals.data = s_->working.data = s_->due.data = s_->heartbeat.data = this;
-  ev_io_start(loop_, &s_->signals);
+  s_->signals.set<Spooler, &Spooler::on_signals>(this);
+  s_->arrivals.set<Spooler, &Spooler::on_arrivals>(this);
+  s_->working.set<Spooler, &Spooler::work>(this);
+  s_->due.set<Spooler, &Spooler::on_due>(this);
+  s_->heartbeat.set<Spooler, &Spooler::heartbeat>(this);
+  s_->signals.start(s_->signal_fd.get(), ev::READ);
   watch_arrivals();
-  ev_timer_start(loop_, &s_->heartbeat);
-  ev_idle_start(loop_, &s_->working);  // what the first scan found
+  s_->heartbeat.start(1., 1.);
+  s_->working.start();  // what the first scan found
 
   spdlog::info("running jobs from {} ({} waiting)", options_.where, s_->jobs->waiting());
   if (options_.scoreboard) report_ready(*options_.scoreboard, options_.record, options_.notify_fd);
   ev_run(loop_, 0);
   checkpoint();
   return exit_code_;
+}
+
+void Spooler::on_signals() {
+  signalfd_siginfo info;
+  while (::read(s_->signal_fd.get(), &info, sizeof info) == sizeof info) {
+    if (info.ssi_signo == SIGTERM) {
+      // Jobs run inside this loop's callbacks: none is in hand now.
+      spdlog::info("stopping");
+      ev_break(loop_, EVBREAK_ALL);
+    } else if (info.ssi_signo == kReopenLogsSignal) {
+      reopen_log();
+    }
+  }
+}
+
+void Spooler::on_arrivals() {
+  s_->jobs->on_wake();
+  watch_arrivals();
+  s_->working.start();
+}
+
+void Spooler::on_due() { s_->working.start(); }
+
+void Spooler::heartbeat() {
+  if (options_.scoreboard) options_.scoreboard->process(options_.record).heartbeat_ms = monotonic_ms();
+  checkpoint();
+  log_stray_signals();
 }
 
 void Spooler::checkpoint() {
@@ -143,9 +139,9 @@ void Spooler::work() {
     if (at_job_limit()) {
       // max_jobs is a promise: the rest wait in the queue (for a few
       // milliseconds) until the successor the master is starting takes them.
-      ev_idle_stop(loop_, &s_->working);
-      ev_timer_stop(loop_, &s_->due);
-      ev_io_stop(loop_, &s_->arrivals);
+      s_->working.stop();
+      s_->due.stop();
+      s_->arrivals.stop();
       return;
     }
     std::optional<std::int64_t> wake_at;
@@ -166,12 +162,10 @@ void Spooler::work() {
 }
 
 void Spooler::sleep_until(std::optional<std::int64_t> wake_at) {
-  ev_idle_stop(loop_, &s_->working);
-  ev_timer_stop(loop_, &s_->due);
+  s_->working.stop();
+  s_->due.stop();
   if (!wake_at) return;  // nothing waiting: only an arrival wakes us
-  double in = std::max(0.0, static_cast<double>(*wake_at - wall_clock_ms()) / 1000) + 0.001;
-  ev_timer_set(&s_->due, in, 0.);
-  ev_timer_start(loop_, &s_->due);
+  s_->due.start(std::max(0.0, static_cast<double>(*wake_at - wall_clock_ms()) / 1000) + 0.001, 0.);
 }
 
 bool Spooler::at_job_limit() const { return options_.max_jobs && jobs_ >= options_.max_jobs; }
@@ -179,11 +173,9 @@ bool Spooler::at_job_limit() const { return options_.max_jobs && jobs_ >= option
 void Spooler::watch_arrivals() {
   // A backend that reconnected has a new descriptor to watch.
   int fd = s_->jobs->wake_fd();
-  if (ev_is_active(&s_->arrivals) && s_->arrivals.fd == fd) return;
-  ev_io_stop(loop_, &s_->arrivals);
-  if (fd < 0) return;
-  ev_io_set(&s_->arrivals, fd, EV_READ);
-  ev_io_start(loop_, &s_->arrivals);
+  if (s_->arrivals.is_active() && s_->arrivals.fd == fd) return;
+  s_->arrivals.stop();
+  if (fd >= 0) s_->arrivals.start(fd, ev::READ);
 }
 
 void Spooler::run_one(ClaimedJob& claimed) {

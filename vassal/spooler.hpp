@@ -51,7 +51,11 @@ class Spooler {
   ExitCode run();
 
  private:
-  friend struct SpoolerCallbacks;
+  // The loop's callbacks.
+  void on_signals();  // the signalfd's
+  void on_arrivals();
+  void on_due();
+  void heartbeat();
   void work();     // a few jobs, if some are due
   void sleep_until(std::optional<std::int64_t> wake_at);  // idle: until an arrival, or then
   void checkpoint();  // what finished must not run again after a crash

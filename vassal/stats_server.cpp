@@ -34,10 +34,20 @@ std::string response(int status, std::string_view reason, std::string_view type,
 }  // namespace
 
 struct StatsServer::Client {
-  StatsServer* server = nullptr;
+  Client(StatsServer* s, Fd f) : server(s), fd(std::move(f)), io(s->loop_), timeout(s->loop_) {
+    io.set<Client, &Client::on_io>(this);
+    timeout.set<Client, &Client::on_timeout>(this);
+  }
+  void on_io(ev::io&, int events) {
+    if (events & ev::READ) on_readable();
+    else on_writable();
+  }
+  void on_timeout() { server->drop(this); }
+
+  StatsServer* server;
   Fd fd;
-  ev_io io{};
-  ev_timer timeout{};
+  ev::io io;
+  ev::timer timeout;
   HttpRequestParser parser{HttpLimits{.max_header_size = 8 * 1024, .max_body_size = 0}};
   std::string out;
   std::size_t written = 0;
@@ -48,7 +58,7 @@ struct StatsServer::Client {
 };
 
 void StatsServer::Client::answer() {
-  ev_io_stop(server->loop_, &io);
+  io.stop();
   if (parser.error_status()) {
     out = response(parser.error_status(), "Bad Request", "text/plain", parser.error_reason() + "\n", false);
   } else {
@@ -64,8 +74,7 @@ void StatsServer::Client::answer() {
     else
       out = response(404, "Not Found", "text/plain", "try / (JSON) or /metrics (Prometheus)\n", head);
   }
-  ev_io_set(&io, fd.get(), EV_WRITE);
-  ev_io_start(server->loop_, &io);
+  io.start(fd.get(), ev::WRITE);
   on_writable();
 }
 
@@ -100,7 +109,7 @@ void StatsServer::Client::on_writable() {
 
 StatsServer::StatsServer(struct ev_loop* loop, const ListenAddress& address, std::optional<Fd> passed,
                          Snapshot snapshot)
-    : loop_(loop), address_(address), snapshot_(std::move(snapshot)) {
+    : loop_(loop), address_(address), accept_watcher_(loop), snapshot_(std::move(snapshot)) {
   if (passed) {
     listener_ = std::move(*passed);
     if (address.kind == ListenAddress::Kind::kTcp) address_ = local_address(listener_);
@@ -111,13 +120,12 @@ StatsServer::StatsServer(struct ev_loop* loop, const ListenAddress& address, std
     if (address.kind == ListenAddress::Kind::kTcp) address_ = local_address(listener_);
   }
   listener_.set_nonblocking(true);
-  ev_io_init(&accept_watcher_, on_accept, listener_.get(), EV_READ);
-  accept_watcher_.data = this;
-  ev_io_start(loop_, &accept_watcher_);
+  accept_watcher_.set<StatsServer, &StatsServer::accept_clients>(this);
+  accept_watcher_.start(listener_.get(), ev::READ);
 }
 
 StatsServer::~StatsServer() {
-  ev_io_stop(loop_, &accept_watcher_);
+  accept_watcher_.stop();
   while (!clients_.empty()) drop(clients_.front().get());
   if (bound_here_ && address_.kind == ListenAddress::Kind::kUnix && listener_) ::unlink(address_.path.c_str());
 }
@@ -126,8 +134,6 @@ void StatsServer::close_in_child() noexcept {
   for (auto& c : clients_) c->fd.reset();
   listener_.reset();
 }
-
-void StatsServer::on_accept(struct ev_loop*, ev_io* w, int) { static_cast<StatsServer*>(w->data)->accept_clients(); }
 
 void StatsServer::accept_clients() {
   for (;;) {
@@ -140,29 +146,14 @@ void StatsServer::accept_clients() {
     // Beyond a handful of concurrent clients, someone is misbehaving: the
     // master's loop has better things to do.
     if (clients_.size() >= kMaxClients) continue;
-    auto c = std::make_unique<Client>();
-    c->server = this;
-    c->fd = std::move(fd);
-    ev_io_init(&c->io, [](struct ev_loop*, ev_io* w, int events) {
-      auto* client = static_cast<Client*>(w->data);
-      if (events & EV_READ) client->on_readable();
-      else client->on_writable();
-    }, c->fd.get(), EV_READ);
-    c->io.data = c.get();
-    ev_timer_init(&c->timeout, [](struct ev_loop*, ev_timer* w, int) {
-      auto* client = static_cast<Client*>(w->data);
-      client->server->drop(client);
-    }, kClientTimeout, 0.);
-    c->timeout.data = c.get();
-    ev_io_start(loop_, &c->io);
-    ev_timer_start(loop_, &c->timeout);
+    auto c = std::make_unique<Client>(this, std::move(fd));
+    c->io.start(c->fd.get(), ev::READ);
+    c->timeout.start(kClientTimeout, 0.);
     clients_.push_back(std::move(c));
   }
 }
 
 void StatsServer::drop(Client* c) {
-  ev_io_stop(loop_, &c->io);
-  ev_timer_stop(loop_, &c->timeout);
   clients_.remove_if([c](const std::unique_ptr<Client>& p) { return p.get() == c; });
 }
 

@@ -5,7 +5,7 @@
 //   GET /metrics   the snapshot as Prometheus text
 // A client has a few seconds for its request head; a slow or malformed one is
 // dropped (or answered 400) without holding up the master's loop.
-#include <ev.h>
+#include <ev++.h>
 
 #include <functional>
 #include <list>
@@ -39,7 +39,6 @@ class StatsServer {
   struct Client;
 
  private:
-  static void on_accept(struct ev_loop* loop, ev_io* w, int);
   void accept_clients();
   void drop(Client* c);
 
@@ -47,7 +46,7 @@ class StatsServer {
   ListenAddress address_;
   Fd listener_;
   bool bound_here_ = false;  // a unix socket path this process created, and removes
-  ev_io accept_watcher_{};
+  ev::io accept_watcher_;
   Snapshot snapshot_;
   std::list<std::unique_ptr<Client>> clients_;
 };

@@ -2,7 +2,7 @@
 #include "vassal/worker.hpp"
 
 #include <arpa/inet.h>
-#include <ev.h>
+#include <ev++.h>
 #include <http_parser.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -27,78 +27,51 @@
 namespace suz {
 
 struct Worker::Client {
+  Client(Worker* w, struct ev_loop* loop) : worker(w), io(loop), timer(loop) {
+    io.set<Client, &Client::on_io>(this);
+    timer.set<Client, &Client::on_timer>(this);
+  }
+  void on_io() { worker->on_readable(this); }
+  void on_timer() { worker->on_timeout(this); }
+
   Worker* worker;
   std::unique_ptr<Connection> conn;
-  ev_io io;
-  ev_timer timer;
+  ev::io io;
+  ev::timer timer;
   bool timing_head = false;  // the timer counts header_timeout, not keep-alive
   // In Worker::idle_ while parked between requests: reclaimable when full.
   std::optional<std::list<Client*>::iterator> idle_at;
 };
 
+// The worker's own loop's watchers (the master's, inherited in memory, are
+// never touched here).
 struct Worker::Watchers {
-  std::vector<ev_io> listeners;
-  ev_io signals;
-  ev_async returned;
-  ev_timer graceful;
-  ev_timer accept_pause;
-  ev_timer heartbeat;
-  Fd signal_fd;
-};
-
-// libev calls plain functions; these forward to the worker.
-struct WorkerCallbacks {
-  static Worker& of(void* data) { return *static_cast<Worker*>(data); }
-
-  static void listener(struct ev_loop*, ev_io* w, int) {
-    Worker& worker = of(w->data);
-    std::size_t i = static_cast<std::size_t>(w - worker.w_->listeners.data());
-    worker.accept_from(worker.listeners_[i]);
-  }
-  static void client_io(struct ev_loop*, ev_io* w, int) {
-    auto* c = static_cast<Worker::Client*>(w->data);
-    c->worker->on_readable(c);
-  }
-  static void client_timer(struct ev_loop*, ev_timer* w, int) {
-    auto* c = static_cast<Worker::Client*>(w->data);
-    c->worker->on_timeout(c);
-  }
-  static void returned(struct ev_loop*, ev_async* w, int) { of(w->data).collect_returned(); }
-  static void graceful_expired(struct ev_loop* loop, ev_timer* w, int) {
-    spdlog::warn("graceful timeout of {} reached with requests in flight, exiting",
-                 format_duration(of(w->data).options_.graceful_timeout));
-    ev_break(loop, EVBREAK_ALL);
-  }
-  static void heartbeat(struct ev_loop*, ev_timer* w, int) { of(w->data).heartbeat(); }
-  static void accept_resume(struct ev_loop*, ev_timer* w, int) {
-    of(w->data).resume_accepting_if_room();
-  }
-  static void signal(struct ev_loop* loop, ev_io* w, int) {
-    Worker& worker = of(w->data);
-    signalfd_siginfo info;
-    while (::read(worker.w_->signal_fd.get(), &info, sizeof info) == sizeof info) {
-      switch (info.ssi_signo) {
-        case SIGTERM:
-          worker.begin_graceful_stop();
-          break;
-        case SIGINT:
-        case SIGQUIT:
-          ev_break(loop, EVBREAK_ALL);
-          break;
-        case kReopenLogsSignal:
-          reopen_log();
-          break;
-        default:
-          break;
-      }
+  struct Accept {
+    Accept(Worker* w, const Listener& l, struct ev_loop* loop) : worker(w), listener(l), io(loop) {
+      io.set<Accept, &Accept::on_ready>(this);
+      io.set(l.fd.get(), ev::READ);
     }
-  }
+    void on_ready() { worker->accept_from(listener); }
+    Worker* worker;
+    const Listener& listener;
+    ev::io io;
+  };
+  explicit Watchers(struct ev_loop* loop) : signals(loop), returned(loop), graceful(loop), accept_pause(loop), heartbeat(loop) {}
+  std::vector<std::unique_ptr<Accept>> listeners;
+  ev::io signals;
+  ev::async returned;
+  ev::timer graceful;
+  ev::timer accept_pause;
+  ev::timer heartbeat;
 };
 
 Worker::Worker(AppPlugin& plugin, const std::vector<Listener>& listeners, WorkerOptions options)
-    : plugin_(plugin), listeners_(listeners), options_(options), w_(std::make_unique<Watchers>()) {}
+    : plugin_(plugin), listeners_(listeners), options_(options) {}
 
 Worker::~Worker() {
+  // Watchers stop on destruction: before their loop goes.
+  clients_.clear();
+  w_.reset();
   if (loop_) ev_loop_destroy(loop_);
 }
 
@@ -112,7 +85,7 @@ ExitCode Worker::run() {
   for (int sig : {SIGTERM, SIGINT, SIGQUIT, kReopenLogsSignal}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  w_->signal_fd = Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  signal_fd_ = Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
 
   // http-parser keeps its own (global) head limit; ours is the one enforced.
   http_parser_set_max_header_size(static_cast<std::uint32_t>(options_.limits.http.max_header_size + 1024));
@@ -122,19 +95,13 @@ ExitCode Worker::run() {
   // A loop of our own: the master's default loop, inherited in memory,
   // belongs to the master (libev: only the default loop handles signals).
   loop_ = ev_loop_new(EVBACKEND_EPOLL);
-  ev_io_init(&w_->signals, WorkerCallbacks::signal, w_->signal_fd.get(), EV_READ);
-  w_->signals.data = this;
-  ev_io_start(loop_, &w_->signals);
-  ev_async_init(&w_->returned, WorkerCallbacks::returned);
-  w_->returned.data = this;
-  ev_async_start(loop_, &w_->returned);
-  ev_init(&w_->accept_pause, WorkerCallbacks::accept_resume);
-  w_->accept_pause.data = this;
-  w_->listeners.resize(listeners_.size());
-  for (std::size_t i = 0; i < listeners_.size(); ++i) {
-    ev_io_init(&w_->listeners[i], WorkerCallbacks::listener, listeners_[i].fd.get(), EV_READ);
-    w_->listeners[i].data = this;
-  }
+  w_ = std::make_unique<Watchers>(loop_);
+  w_->signals.set<Worker, &Worker::on_signals>(this);
+  w_->signals.start(signal_fd_.get(), ev::READ);
+  w_->returned.set<Worker, &Worker::collect_returned>(this);
+  w_->returned.start();
+  w_->accept_pause.set<Worker, &Worker::resume_accepting_if_room>(this);
+  for (const Listener& l : listeners_) w_->listeners.push_back(std::make_unique<Watchers::Accept>(this, l, loop_));
   set_accepting(true);
 
   if (options_.threads == 1) {
@@ -142,9 +109,8 @@ ExitCode Worker::run() {
   } else {
     for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { app_thread(i); });
   }
-  ev_timer_init(&w_->heartbeat, WorkerCallbacks::heartbeat, 1., 1.);
-  w_->heartbeat.data = this;
-  ev_timer_start(loop_, &w_->heartbeat);
+  w_->heartbeat.set<Worker, &Worker::heartbeat>(this);
+  w_->heartbeat.start(1., 1.);
   spdlog::info("serving ({} thread{})", options_.threads, options_.threads == 1 ? "" : "s");
   if (options_.scoreboard) report_ready(*options_.scoreboard, options_.record, options_.notify_fd);
 
@@ -167,9 +133,9 @@ ExitCode Worker::run() {
 void Worker::set_accepting(bool on) {
   if (on == accepting_) return;
   accepting_ = on;
-  for (ev_io& w : w_->listeners) {
-    if (on) ev_io_start(loop_, &w);
-    else ev_io_stop(loop_, &w);
+  for (auto& a : w_->listeners) {
+    if (on) a->io.start();
+    else a->io.stop();
   }
 }
 
@@ -186,8 +152,7 @@ void Worker::accept_from(const Listener& listener) {
         // Out of fds: pause accepting instead of spinning on a readable listener.
         spdlog::error("accept on {}: {}; pausing accepts for 100ms", listener.address.str(), std::strerror(errno));
         set_accepting(false);
-        ev_timer_set(&w_->accept_pause, 0.1, 0.);
-        ev_timer_start(loop_, &w_->accept_pause);
+        w_->accept_pause.start(0.1, 0.);
       }
       return;  // EAGAIN: a sibling worker won it
     }
@@ -203,13 +168,9 @@ void Worker::accept_from(const Listener& listener) {
     }
 
     if (static_cast<std::size_t>(fd) >= clients_.size()) clients_.resize(static_cast<std::size_t>(fd) + 64);
-    auto c = std::make_unique<Client>();
-    c->worker = this;
+    auto c = std::make_unique<Client>(this, loop_);
     c->conn = std::make_unique<Connection>(std::move(client), listener.protocol, options_.limits, std::move(p), retiring_);
-    ev_io_init(&c->io, WorkerCallbacks::client_io, fd, EV_READ);
-    c->io.data = c.get();
-    ev_init(&c->timer, WorkerCallbacks::client_timer);
-    c->timer.data = c.get();
+    c->io.set(fd, ev::READ);
     Client* raw = c.get();
     clients_[static_cast<std::size_t>(fd)] = std::move(c);
     ++open_clients_;
@@ -222,9 +183,8 @@ void Worker::accept_from(const Listener& listener) {
 void Worker::park(Client* c) {
   c->timing_head = c->conn->mid_head();
   Duration timeout = c->timing_head ? options_.limits.header_timeout : options_.limits.keepalive_timeout;
-  ev_io_start(loop_, &c->io);
-  ev_timer_set(&c->timer, to_seconds(timeout), 0.);
-  ev_timer_start(loop_, &c->timer);
+  c->io.start();
+  c->timer.start(to_seconds(timeout), 0.);
   if (!c->timing_head && !c->idle_at) c->idle_at = idle_.insert(idle_.end(), c);
 }
 
@@ -259,16 +219,16 @@ void Worker::on_readable(Client* c) {
   Connection::Head head = c->conn->read_head();
   switch (head) {
     case Connection::Head::kReady:
-      ev_io_stop(loop_, &c->io);
-      ev_timer_stop(loop_, &c->timer);
+      c->io.stop();
+      c->timer.stop();
       dispatch(c);
       return;
     case Connection::Head::kNeedMore:
-      if (!ev_is_active(&c->io)) {
+      if (!c->io.is_active()) {
         park(c);
       } else if (!c->timing_head && c->conn->mid_head()) {
         // First bytes of a request: from now on the head must complete within header_timeout.
-        ev_timer_stop(loop_, &c->timer);
+        c->timer.stop();
         park(c);
       }
       return;
@@ -291,8 +251,8 @@ void Worker::on_timeout(Client* c) {
 
 void Worker::close(Client* c) {
   not_idle(c);
-  ev_io_stop(loop_, &c->io);
-  ev_timer_stop(loop_, &c->timer);
+  c->io.stop();
+  c->timer.stop();
   int fd = c->conn->fd();
   clients_[static_cast<std::size_t>(fd)].reset();
   --open_clients_;
@@ -363,7 +323,7 @@ void Worker::app_thread(int index) {
       std::lock_guard<std::mutex> lock(mutex_);
       returned_.emplace_back(c, keep);
     }
-    ev_async_send(loop_, &w_->returned);
+    w_->returned.send();
   }
 }
 
@@ -383,7 +343,7 @@ void Worker::collect_returned() {
 void Worker::resume_accepting_if_room() {
   // busy_ stays 0 for inline workers (threads == 1), so one rule serves both modes.
   if (!retiring_ && busy_ < options_.threads && (open_clients_ < options_.max_connections || !idle_.empty()) &&
-      !ev_is_active(&w_->accept_pause))
+      !w_->accept_pause.is_active())
     set_accepting(true);
 }
 
@@ -401,10 +361,27 @@ void Worker::begin_graceful_stop() {
   // Idle keep-alive connections are not closed here: a client may be sending
   // its next request on one right now, and would see it cut. Each gets its
   // next response with "Connection: close", or is closed by keepalive_timeout.
-  ev_timer_init(&w_->graceful, WorkerCallbacks::graceful_expired, to_seconds(options_.graceful_timeout), 0.);
-  w_->graceful.data = this;
-  ev_timer_start(loop_, &w_->graceful);
+  w_->graceful.set<Worker, &Worker::graceful_expired>(this);
+  w_->graceful.start(to_seconds(options_.graceful_timeout), 0.);
   maybe_finish();
+}
+
+void Worker::graceful_expired() {
+  spdlog::warn("graceful timeout of {} reached with requests in flight, exiting", format_duration(options_.graceful_timeout));
+  ev_break(loop_, EVBREAK_ALL);
+}
+
+void Worker::on_signals() {
+  signalfd_siginfo info;
+  while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+    switch (info.ssi_signo) {
+      case SIGTERM: begin_graceful_stop(); break;
+      case SIGINT:
+      case SIGQUIT: ev_break(loop_, EVBREAK_ALL); break;
+      case kReopenLogsSignal: reopen_log(); break;
+      default: break;
+    }
+  }
 }
 
 void Worker::maybe_finish() {

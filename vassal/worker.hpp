@@ -58,8 +58,6 @@ class Worker {
   struct Client;  // a connection and its watchers (worker.cpp)
 
  private:
-  friend struct WorkerCallbacks;
-
   void accept_from(const Listener& listener);
   void set_accepting(bool on);
   void resume_accepting_if_room();
@@ -78,6 +76,8 @@ class Worker {
   void maybe_finish();
   bool serve_until_idle(Connection& conn, int thread);  // true: park the connection
   void heartbeat();
+  void graceful_expired();
+  void on_signals();  // the signalfd's
 
   AppPlugin& plugin_;
   const std::vector<Listener>& listeners_;
@@ -100,8 +100,9 @@ class Worker {
   std::vector<std::thread> threads_;
   bool detached_ = false;
 
+  Fd signal_fd_;
   struct Watchers;
-  std::unique_ptr<Watchers> w_;
+  std::unique_ptr<Watchers> w_;  // made in run(), on the worker's own loop
 };
 
 }  // namespace suz
