@@ -58,7 +58,7 @@ bool is_vassal_file(const std::string& name) {
 }
 
 DirectoryWatcher::DirectoryWatcher(struct ev_loop* loop, std::filesystem::path dir, OnChange on_change)
-    : loop_(loop), dir_(without_trailing_separator(dir)), on_change_(std::move(on_change)) {
+    : dir_(without_trailing_separator(dir)), on_change_(std::move(on_change)), io_(loop), settle_(loop), poll_(loop) {
   inotify_ = Fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify_) throw std::system_error(errno, std::generic_category(), "inotify_init1");
   struct stat st {};
@@ -67,22 +67,15 @@ DirectoryWatcher::DirectoryWatcher(struct ev_loop* loop, std::filesystem::path d
   dev_ = st.st_dev;
   ino_ = st.st_ino;
   watch_parent();
-  ev_io_init(&io_, on_readable, inotify_.get(), EV_READ);
-  io_.data = this;
-  ev_io_start(loop_, &io_);
-  ev_init(&settle_, on_settled);
-  settle_.data = this;
-  ev_timer_init(&poll_, on_poll, kPathCheckSeconds, kPathCheckSeconds);
-  poll_.data = this;
-  ev_timer_start(loop_, &poll_);
+  io_.set<DirectoryWatcher, &DirectoryWatcher::read_events>(this);
+  io_.start(inotify_.get(), ev::READ);
+  settle_.set<DirectoryWatcher, &DirectoryWatcher::on_settled>(this);
+  poll_.set<DirectoryWatcher, &DirectoryWatcher::check_path>(this);
+  poll_.start(kPathCheckSeconds, kPathCheckSeconds);
   if (auto files = scan()) known_.insert(files->begin(), files->end());
 }
 
-DirectoryWatcher::~DirectoryWatcher() {
-  ev_io_stop(loop_, &io_);
-  ev_timer_stop(loop_, &settle_);
-  ev_timer_stop(loop_, &poll_);
-}
+DirectoryWatcher::~DirectoryWatcher() = default;
 
 std::optional<std::vector<std::string>> DirectoryWatcher::scan() {
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir_.c_str()), ::closedir);
@@ -150,9 +143,6 @@ void DirectoryWatcher::check_path() {
   rescan();
 }
 
-void DirectoryWatcher::on_readable(struct ev_loop*, ev_io* w, int) { static_cast<DirectoryWatcher*>(w->data)->read_events(); }
-void DirectoryWatcher::on_poll(struct ev_loop*, ev_timer* w, int) { static_cast<DirectoryWatcher*>(w->data)->check_path(); }
-
 void DirectoryWatcher::read_events() {
   alignas(inotify_event) char buf[16384];
   for (;;) {
@@ -204,23 +194,19 @@ void DirectoryWatcher::rescan() {
 }
 
 void DirectoryWatcher::settle() {
-  if (!ev_is_active(&settle_)) {
-    ev_timer_set(&settle_, kSettleSeconds, 0.);
-    ev_timer_start(loop_, &settle_);
-  }
+  if (!settle_.is_active()) settle_.start(kSettleSeconds, 0.);
 }
 
-void DirectoryWatcher::on_settled(struct ev_loop*, ev_timer* w, int) {
-  auto* self = static_cast<DirectoryWatcher*>(w->data);
+void DirectoryWatcher::on_settled() {
   // While the directory is not at its path every name in it is "gone":
   // nothing is reported until it is back, and then rescanned.
-  if (self->missing_) return;
+  if (missing_) return;
   std::set<std::string> changed, seen;
-  changed.swap(self->pending_);
-  if (std::exchange(self->pending_rescan_, false)) {
-    if (auto files = self->scan()) {
+  changed.swap(pending_);
+  if (std::exchange(pending_rescan_, false)) {
+    if (auto files = scan()) {
       seen.insert(files->begin(), files->end());
-      seen.insert(self->known_.begin(), self->known_.end());
+      seen.insert(known_.begin(), known_.end());
     }
   }
   seen.insert(changed.begin(), changed.end());
@@ -229,11 +215,11 @@ void DirectoryWatcher::on_settled(struct ev_loop*, ev_timer* w, int) {
     // to: a symlink left dangling by a deploy, or a file that cannot be read,
     // is a broken vassal file (reported, the running vassal kept), not a
     // removed one.
-    bool present = name_present(self->dir_ / f);
-    if (!present && !self->known_.contains(f)) continue;
-    if (present) self->known_.insert(f);
-    else self->known_.erase(f);
-    self->on_change_(f, !present ? FileChange::kGone : changed.contains(f) ? FileChange::kChanged : FileChange::kSeen);
+    bool present = name_present(dir_ / f);
+    if (!present && !known_.contains(f)) continue;
+    if (present) known_.insert(f);
+    else known_.erase(f);
+    on_change_(f, !present ? FileChange::kGone : changed.contains(f) ? FileChange::kChanged : FileChange::kSeen);
   }
 }
 

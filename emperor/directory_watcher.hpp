@@ -1,5 +1,5 @@
 #pragma once
-// Watches the vassal directory with inotify (an ev_io on its fd: ev_stat on a
+// Watches the vassal directory with inotify (an ev::io on its fd: ev_stat on a
 // directory misses changes within a second). Only `*.toml` files count.
 //
 // Events for one file are coalesced for a few milliseconds (an editor's save
@@ -18,7 +18,7 @@
 // emperor reloads it only if its bytes changed) and each file no longer
 // there as gone. A file whose name is there but cannot be examined is
 // present, never gone: its load fails and says why.
-#include <ev.h>
+#include <ev++.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -58,9 +58,7 @@ class DirectoryWatcher {
   // The *.toml files in the directory now; nullopt (logged once) when it
   // cannot be listed.
   std::optional<std::vector<std::string>> scan();
-  static void on_readable(struct ev_loop*, ev_io* w, int);
-  static void on_settled(struct ev_loop*, ev_timer* w, int);
-  static void on_poll(struct ev_loop*, ev_timer* w, int);
+  void on_settled();
   void read_events();
   void note(const std::string& file);
   void settle();
@@ -70,7 +68,6 @@ class DirectoryWatcher {
   void watch_parent();
   void rescan();
 
-  struct ev_loop* loop_;
   std::filesystem::path dir_;
   OnChange on_change_;
   Fd inotify_;
@@ -80,9 +77,9 @@ class DirectoryWatcher {
   ino_t ino_ = 0;
   bool missing_ = false;
   bool unlistable_ = false;
-  ev_io io_{};
-  ev_timer settle_{};
-  ev_timer poll_{};  // while missing: the parent may be gone too, and watch nothing
+  ev::io io_;
+  ev::timer settle_;
+  ev::timer poll_;  // while missing: the parent may be gone too, and watch nothing
   std::set<std::string> pending_;
   bool pending_rescan_ = false;
   std::set<std::string> known_;  // files reported present, to report them gone after a rescan

@@ -15,30 +15,21 @@
 
 namespace suz {
 
-Emperor::Emperor(EmperorOptions options) : options_(std::move(options)), loop_(EV_DEFAULT) {}
+Emperor::Emperor(EmperorOptions options)
+    : options_(std::move(options)), loop_(EV_DEFAULT), reaper_(loop_), notify_(loop_), boot_wait_(loop_) {}
 
-Emperor::~Emperor() {
-  for (ev_signal& s : signals_) ev_signal_stop(loop_, &s);
-  ev_child_stop(loop_, &child_);
-}
+Emperor::~Emperor() = default;
 
 ExitCode Emperor::run() {
   catch_stray_signals(kEmperorSignals);
   ::signal(SIGPIPE, SIG_IGN);  // a status client gone: EPIPE from send(), not a stray signal
-  const std::initializer_list<int> handled = kEmperorSignals;
-  signals_.resize(handled.size());
-  for (std::size_t i = 0; i < handled.size(); ++i) {
-    ev_signal_init(&signals_[i], [](struct ev_loop*, ev_signal* w, int) {
-      static_cast<Emperor*>(w->data)->on_signal(w->signum);
-    }, handled.begin()[i]);
-    signals_[i].data = this;
-    ev_signal_start(loop_, &signals_[i]);
+  for (int sig : kEmperorSignals) {
+    auto& w = signals_.emplace_back(std::make_unique<ev::sig>(loop_));
+    w->set<Emperor, &Emperor::on_signal>(this);
+    w->start(sig);
   }
-  ev_child_init(&child_, [](struct ev_loop*, ev_child* w, int) {
-    static_cast<Emperor*>(w->data)->reap(w->rpid, w->rstatus);
-  }, 0, 0);
-  child_.data = this;
-  ev_child_start(loop_, &child_);
+  reaper_.set<Emperor, &Emperor::on_child>(this);
+  reaper_.start(0, 0);
 
   reads_ = std::make_unique<FileReads>(loop_);
   try {
@@ -64,24 +55,20 @@ ExitCode Emperor::run() {
   // file on a hung filesystem must not keep systemd waiting).
   boot_reads_.insert(files.begin(), files.end());
   for (const std::string& f : files) on_file(f, FileChange::kChanged);
-  ev_timer_init(&boot_wait_, [](struct ev_loop*, ev_timer* w, int) { static_cast<Emperor*>(w->data)->report_ready(); },
-                kBootReadWait, 0.);
-  boot_wait_.data = this;
+  boot_wait_.set<Emperor, &Emperor::report_ready>(this);
   if (boot_reads_.empty()) report_ready();
-  else ev_timer_start(loop_, &boot_wait_);
+  else boot_wait_.start(kBootReadWait, 0.);
 
   std::uint64_t watchdog_usec = 0;
   bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
   // Once a second at least: stray signals are logged from here too.
   double period = watchdog ? std::min(1.0, static_cast<double>(watchdog_usec) / 2e6) : 1.0;
-  ev_timer_init(&notify_, [](struct ev_loop*, ev_timer* w, int) { static_cast<Emperor*>(w->data)->notify_systemd(); },
-                period, period);
-  notify_.data = this;
-  ev_timer_start(loop_, &notify_);
+  notify_.set<Emperor, &Emperor::notify_systemd>(this);
+  notify_.start(period, period);
 
   ev_run(loop_, 0);
-  ev_timer_stop(loop_, &notify_);
-  ev_timer_stop(loop_, &boot_wait_);
+  notify_.stop();
+  boot_wait_.stop();
   status_.reset();
   spdlog::info("stopped");
   return ExitCode::kOk;
@@ -90,7 +77,7 @@ ExitCode Emperor::run() {
 void Emperor::report_ready() {
   if (ready_reported_) return;
   ready_reported_ = true;
-  ev_timer_stop(loop_, &boot_wait_);
+  boot_wait_.stop();
   if (!boot_reads_.empty())
     spdlog::warn("ready, with {} boot vassal file(s) still being read", boot_reads_.size());
   sd_notify(0, "READY=1");
@@ -139,8 +126,8 @@ void Emperor::on_read(const std::string& file, Vassal::Event event, FileRead rea
   spdlog::error("vassal file {}: {}", escaped(file), escaped(e.what()));
 }
 
-void Emperor::on_signal(int signum) {
-  switch (signum) {
+void Emperor::on_signal(ev::sig& w, int) {
+  switch (w.signum) {
     case SIGTERM:
       stop(!stopping_);  // a second TERM escalates
       break;
@@ -154,9 +141,9 @@ void Emperor::on_signal(int signum) {
       for (auto& [file, v] : vassals_) read_then(file, Vassal::Event::kReload);
       break;
     case kReopenLogsSignal:
-      spdlog::info("reopening logs: {} sent to every master", signal_name(signum));
+      spdlog::info("reopening logs: {} sent to every master", signal_name(w.signum));
       reopen_log();
-      for (auto& [file, v] : vassals_) v->signal_masters(signum);
+      for (auto& [file, v] : vassals_) v->signal_masters(w.signum);
       break;
     default:
       break;
@@ -194,13 +181,15 @@ std::string Emperor::status_json() const {
   using json = nlohmann::ordered_json;
   json vassals = json::array();
   for (const auto& [file, v] : vassals_) {
-    vassals.push_back({{"name", v->name()},
-                       {"state", v->state_name()},
-                       {"pid", v->pid()},
-                       {"uptime_seconds", v->uptime_seconds()},
-                       {"restarts", v->restarts()},
-                       {"last_exit", v->last_exit()},
-                       {"config", v->path().string()}});
+    json entry = {{"name", v->name()},
+                  {"state", v->state_name()},
+                  {"pid", v->pid()},
+                  {"uptime_seconds", v->uptime_seconds()},
+                  {"restarts", v->restarts()},
+                  {"last_exit", v->last_exit()},
+                  {"config", v->path().string()}};
+    if (auto in = v->restart_in()) entry["restart_in_seconds"] = *in;  // in backoff
+    vassals.push_back(std::move(entry));
   }
   json doc = {{"emperor_pid", ::getpid()}, {"vassals_dir", options_.dir.string()}, {"vassals", vassals}};
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

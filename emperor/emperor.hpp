@@ -12,7 +12,7 @@
 // Under systemd (Type=notify) it reports READY=1 once every boot vassal was
 // started, a STATUS= line with the vassals' states, WATCHDOG=1 when the unit
 // has WatchdogSec=, and STOPPING=1.
-#include <ev.h>
+#include <ev++.h>
 
 #include <map>
 #include <memory>
@@ -43,7 +43,8 @@ class Emperor {
   void read_then(const std::string& file, Vassal::Event event);
   void on_read(const std::string& file, Vassal::Event event, FileRead read);
   void report_ready();
-  void on_signal(int signum);
+  void on_signal(ev::sig& w, int);
+  void on_child(ev::child& w, int) { reap(w.rpid, w.rstatus); }
   void reap(pid_t pid, int status);
   void stop(bool graceful);
   void forget_finished();
@@ -54,15 +55,15 @@ class Emperor {
   struct ev_loop* loop_;
   std::map<std::string, std::unique_ptr<Vassal>> vassals_;
   std::unique_ptr<DirectoryWatcher> watcher_;
-  std::vector<ev_signal> signals_;
-  ev_child child_{};
-  ev_timer notify_{};
+  std::vector<std::unique_ptr<ev::sig>> signals_;
+  ev::child reaper_;
+  ev::timer notify_;
   std::string last_status_;
   std::unique_ptr<StatusServer> status_;
   bool stopping_ = false;
   std::map<std::string, std::uint64_t> read_generation_;  // per file: the read whose result counts
   std::set<std::string> boot_reads_;                      // boot files not read yet
-  ev_timer boot_wait_{};
+  ev::timer boot_wait_;
   bool ready_reported_ = false;
   static constexpr double kBootReadWait = 5.0;  // seconds before READY=1 without them
   std::unique_ptr<FileReads> reads_;  // last: destroyed first, its callbacks use the rest

@@ -15,18 +15,15 @@ struct FileReads::Mailbox {
   std::mutex mutex;
   std::deque<std::pair<std::uint64_t, FileRead>> done;
   bool closed = false;  // the emperor no longer listens: results are dropped
-  struct ev_loop* loop = nullptr;
-  ev_async* wake = nullptr;
+  ev::async* wake = nullptr;
 };
 
-FileReads::FileReads(struct ev_loop* loop) : loop_(loop), box_(std::make_shared<Mailbox>()) {
-  box_->loop = loop;
+FileReads::FileReads(struct ev_loop* loop) : box_(std::make_shared<Mailbox>()), wake_(loop), check_(loop) {
   box_->wake = &wake_;
-  ev_async_init(&wake_, on_wake);
-  wake_.data = this;
-  ev_async_start(loop_, &wake_);
-  ev_timer_init(&check_, on_check, 1., 1.);
-  check_.data = this;
+  wake_.set<FileReads, &FileReads::deliver>(this);
+  wake_.start();
+  check_.set<FileReads, &FileReads::check_slow>(this);
+  check_.set(1., 1.);
 }
 
 FileReads::~FileReads() {
@@ -34,26 +31,21 @@ FileReads::~FileReads() {
     std::lock_guard<std::mutex> lock(box_->mutex);
     box_->closed = true;
   }
-  ev_async_stop(loop_, &wake_);
-  ev_timer_stop(loop_, &check_);
 }
 
 void FileReads::read(const std::filesystem::path& file, Done done) {
   std::uint64_t id = next_id_++;
   waiting_.emplace(id, Waiting{file, std::move(done), std::chrono::steady_clock::now()});
-  if (!ev_is_active(&check_)) ev_timer_start(loop_, &check_);
+  if (!check_.is_active()) check_.start();
   std::thread([box = box_, file, id] {
     FileRead r;
     r.text = read_config_file(file, kMaxConfigFileBytes, &r.owner);
     std::lock_guard<std::mutex> lock(box->mutex);
     if (box->closed) return;
     box->done.emplace_back(id, std::move(r));
-    ev_async_send(box->loop, box->wake);
+    box->wake->send();
   }).detach();
 }
-
-void FileReads::on_wake(struct ev_loop*, ev_async* w, int) { static_cast<FileReads*>(w->data)->deliver(); }
-void FileReads::on_check(struct ev_loop*, ev_timer* w, int) { static_cast<FileReads*>(w->data)->check_slow(); }
 
 void FileReads::deliver() {
   std::deque<std::pair<std::uint64_t, FileRead>> done;
@@ -69,7 +61,7 @@ void FileReads::deliver() {
     if (w.said_slow) spdlog::info("{}: read at last", escaped(w.file.string()));
     w.done(std::move(read));  // may call read() again, or destroy nothing of ours
   }
-  if (waiting_.empty()) ev_timer_stop(loop_, &check_);
+  if (waiting_.empty()) check_.stop();
 }
 
 void FileReads::check_slow() {

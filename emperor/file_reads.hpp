@@ -5,7 +5,7 @@
 // and answering `emperor status` and signals. Each result comes back on the
 // loop. A read still running after kSlowRead is logged once; one that never
 // ends costs its thread, nothing else.
-#include <ev.h>
+#include <ev++.h>
 
 #include <chrono>
 #include <cstdint>
@@ -47,15 +47,12 @@ class FileReads {
     std::chrono::steady_clock::time_point since;
     bool said_slow = false;
   };
-  static void on_wake(struct ev_loop*, ev_async* w, int);
-  static void on_check(struct ev_loop*, ev_timer* w, int);
   void deliver();
   void check_slow();
 
-  struct ev_loop* loop_;
   std::shared_ptr<Mailbox> box_;
-  ev_async wake_{};
-  ev_timer check_{};
+  ev::async wake_;  // a finished read's
+  ev::timer check_;  // for reads still running
   std::map<std::uint64_t, Waiting> waiting_;
   std::uint64_t next_id_ = 0;
 };

@@ -15,26 +15,23 @@
 namespace suz {
 
 StatusServer::StatusServer(struct ev_loop* loop, std::filesystem::path path, Render render)
-    : loop_(loop), path_(std::move(path)), render_(std::move(render)) {
+    : path_(std::move(path)), render_(std::move(render)), io_(loop) {
   ListenAddress address{ListenAddress::Kind::kUnix, "", 0, path_.string()};
   listener_ = listen_on_private(address, 16);  // the emperor is single-threaded
   listener_.set_nonblocking(true);
-  ev_io_init(&io_, on_accept, listener_.get(), EV_READ);
-  io_.data = this;
-  ev_io_start(loop_, &io_);
+  io_.set<StatusServer, &StatusServer::on_accept>(this);
+  io_.start(listener_.get(), ev::READ);
 }
 
 StatusServer::~StatusServer() {
-  ev_io_stop(loop_, &io_);
   if (listener_) ::unlink(path_.c_str());
 }
 
-void StatusServer::on_accept(struct ev_loop*, ev_io* w, int) {
-  auto* self = static_cast<StatusServer*>(w->data);
+void StatusServer::on_accept() {
   for (;;) {
-    Fd client(::accept4(self->listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    Fd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!client) return;
-    std::string doc = self->render_();
+    std::string doc = render_();
     // One document, written at once: it fits a unix socket's buffer (some
     // 200 bytes a vassal); a client that does not read is not waited for.
     ssize_t n = ::send(client.get(), doc.data(), doc.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

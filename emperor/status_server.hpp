@@ -1,7 +1,7 @@
 #pragma once
 // `emperor status`: the emperor answers every connection to its status socket
 // (a unix socket, mode 0600) with one JSON document, then closes it.
-#include <ev.h>
+#include <ev++.h>
 
 #include <filesystem>
 #include <functional>
@@ -24,13 +24,12 @@ class StatusServer {
   const std::filesystem::path& path() const { return path_; }
 
  private:
-  static void on_accept(struct ev_loop*, ev_io* w, int);
+  void on_accept();
 
-  struct ev_loop* loop_;
   std::filesystem::path path_;
   Render render_;
   Fd listener_;
-  ev_io io_{};
+  ev::io io_;
 };
 
 // The client: the status document from the emperor at path. Throws

@@ -34,11 +34,19 @@ using Clock = std::chrono::steady_clock;
 struct Vassal::Process {
   enum class Deadline { kReady, kHeartbeat, kMercy };
 
-  Vassal* owner = nullptr;
-  pid_t pid = 0;
+  Process(Vassal* v, pid_t p, Fd c) : owner(v), pid(p), channel(std::move(c)), io(v->loop_), timer(v->loop_) {
+    io.set<Process, &Process::on_message>(this);
+    io.start(channel.get(), ev::READ);
+    timer.set<Process, &Process::on_deadline>(this);
+  }
+  void on_message();
+  void on_deadline();
+
+  Vassal* owner;
+  pid_t pid;
   Fd channel;
-  ev_io io{};
-  ev_timer timer{};
+  ev::io io;
+  ev::timer timer;
   Deadline deadline = Deadline::kReady;
   bool ready = false;
   bool asked_to_stop = false;
@@ -47,31 +55,52 @@ struct Vassal::Process {
 
   void arm(Deadline d, double seconds) {
     deadline = d;
-    ev_timer_stop(owner->loop_, &timer);
-    ev_timer_set(&timer, seconds, 0.);
-    ev_timer_start(owner->loop_, &timer);
-  }
-  ~Process() {
-    ev_io_stop(owner->loop_, &io);
-    ev_timer_stop(owner->loop_, &timer);
+    timer.stop();
+    timer.start(seconds, 0.);
   }
 };
 
-Vassal::Vassal(struct ev_loop* loop, const EmperorOptions& options, std::string file)
-    : loop_(loop), options_(options), file_(std::move(file)), file_shown_(escaped(file_)), path_(options.dir / file_) {
-  ev_init(&backoff_, [](struct ev_loop*, ev_timer* w, int) {
-    static_cast<Vassal*>(w->data)->on(Event::kBackoffElapsed);
-  });
-  backoff_.data = this;
+void Vassal::Process::on_message() {
+  char buf[64];
+  for (;;) {
+    ssize_t n = ::recv(channel.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) return;  // EAGAIN: read everything
+    if (n == 0) {       // the master is exiting; its reaping follows
+      io.stop();
+      return;
+    }
+    std::string_view message(buf, static_cast<std::size_t>(n));
+    if (ready && !asked_to_stop) arm(Deadline::kHeartbeat, owner->options_.heartbeat_timeout);
+    if (message == emperor_channel::kReady && !ready) owner->on(Event::kReady, this);
+    else if (message == emperor_channel::kReloading) spdlog::info("vassal {}: pid {} reloading its workers", owner->name(), pid);
+  }
+}
+
+void Vassal::Process::on_deadline() {
+  switch (deadline) {
+    case Deadline::kReady: owner->on(Event::kReadyTimeout, this); break;
+    case Deadline::kHeartbeat: owner->on(Event::kHeartbeatMissed, this); break;
+    case Deadline::kMercy: owner->on(Event::kMercyElapsed, this); break;
+  }
+}
+
+Vassal::Vassal(struct ev_loop* loop, const EmperorOptions& options, std::string file, MasterLauncher launcher)
+    : loop_(loop),
+      options_(options),
+      launcher_(std::move(launcher)),
+      file_(std::move(file)),
+      file_shown_(escaped(file_)),
+      path_(options.dir / file_),
+      backoff_(loop) {
+  backoff_.set<Vassal, &Vassal::on_backoff_elapsed>(this);
 }
 
 Vassal::~Vassal() {
-  ev_timer_stop(loop_, &backoff_);
   // Whatever is still running is the emperor's to kill (it only forgets a
   // finished vassal, or exits): never leave a master behind.
   for (Process* p : {current_.get(), successor_.get()})
-    if (p) ::kill(p->pid, SIGKILL);
-  for (auto& p : leaving_) ::kill(p->pid, SIGKILL);
+    if (p) launcher_.signal(p->pid, SIGKILL);
+  for (auto& p : leaving_) launcher_.signal(p->pid, SIGKILL);
 }
 
 std::string Vassal::name() const {
@@ -82,6 +111,11 @@ pid_t Vassal::pid() const { return current_ ? current_->pid : 0; }
 
 double Vassal::uptime_seconds() const {
   return current_ ? std::chrono::duration<double>(Clock::now() - current_->started).count() : 0;
+}
+
+std::optional<double> Vassal::restart_in() const {
+  if (!backoff_.is_active()) return std::nullopt;
+  return ev_timer_remaining(loop_, const_cast<ev::timer*>(&backoff_));
 }
 
 bool Vassal::finished() const { return (!file_present_ || emperor_stopping_) && !has_processes(); }
@@ -164,12 +198,12 @@ void Vassal::on(Event e, Process* p, int status) {
         if (was_serving || state_ == VassalState::kStarting) {
           spdlog::error("vassal {}: {} is invalid: still running the previous configuration", name(), file_shown_);
         } else {
-          ev_timer_stop(loop_, &backoff_);
+          backoff_.stop();
           set_state(VassalState::kInvalid);
         }
         return;
       }
-      ev_timer_stop(loop_, &backoff_);
+      backoff_.stop();
       if (was_serving) {
         // A new master beside the serving one; it takes over once it serves.
         if (successor_) {
@@ -196,7 +230,7 @@ void Vassal::on(Event e, Process* p, int status) {
       bool graceful = e != Event::kQuickStop;
       if (e == Event::kFileGone) file_present_ = false;
       else emperor_stopping_ = true;
-      ev_timer_stop(loop_, &backoff_);
+      backoff_.stop();
       for (Process* q : {current_.get(), successor_.get()})
         if (q && (!q->asked_to_stop || !graceful)) ask_to_stop(*q, graceful);
       for (auto& q : leaving_)
@@ -281,18 +315,18 @@ void Vassal::on(Event e, Process* p, int status) {
     case Event::kReadyTimeout:
       spdlog::error("vassal {}: pid {} not serving {} after it started: killing it", name(), p->pid,
                     format_duration(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(options_.ready_timeout))));
-      ::kill(p->pid, SIGKILL);
+      launcher_.signal(p->pid, SIGKILL);
       return;
 
     case Event::kHeartbeatMissed:
       spdlog::error("vassal {}: pid {} sent nothing for {:.0f}s: killing it", name(), p->pid, options_.heartbeat_timeout);
-      ::kill(p->pid, SIGKILL);
+      launcher_.signal(p->pid, SIGKILL);
       return;
 
     case Event::kMercyElapsed:
       spdlog::error("vassal {}: pid {} still running {:.0f}s after being asked to stop: killing it", name(), p->pid,
                     mercy_seconds(true));
-      ::kill(p->pid, SIGKILL);
+      launcher_.signal(p->pid, SIGKILL);
       return;
   }
 }
@@ -311,8 +345,7 @@ void Vassal::enter_backoff() {
   spdlog::warn("vassal {}: died {} time(s) in a row soon after starting: restarting in {:.1f}s", name(), quick_deaths_,
                delay);
   set_state(VassalState::kBackoff);
-  ev_timer_set(&backoff_, delay, 0.);
-  ev_timer_start(loop_, &backoff_);
+  backoff_.start(delay, 0.);
 }
 
 bool Vassal::start(std::unique_ptr<Process>& into) {
@@ -324,43 +357,13 @@ bool Vassal::start(std::unique_ptr<Process>& into) {
   Launched launched;
   try {
     spec.sockets = sockets_.prepare(*config_);
-    launched = launch_vassal(spec);
+    launched = launcher_.launch(spec);
   } catch (const std::exception& e) {
     spdlog::error("vassal {}: cannot start: {}", name(), escaped(e.what()));
     last_exit_ = e.what();
     return false;
   }
-  auto p = std::make_unique<Process>();
-  p->owner = this;
-  p->pid = launched.pid;
-  p->channel = std::move(launched.channel);
-  ev_io_init(&p->io, [](struct ev_loop*, ev_io* w, int) {
-    auto* q = static_cast<Process*>(w->data);
-    char buf[64];
-    for (;;) {
-      ssize_t n = ::recv(q->channel.get(), buf, sizeof buf, MSG_DONTWAIT);
-      if (n < 0) return;  // EAGAIN: read everything
-      if (n == 0) {       // the master is exiting; its reaping follows
-        ev_io_stop(q->owner->loop_, &q->io);
-        return;
-      }
-      std::string_view message(buf, static_cast<std::size_t>(n));
-      if (q->ready && !q->asked_to_stop) q->arm(Process::Deadline::kHeartbeat, q->owner->options_.heartbeat_timeout);
-      if (message == emperor_channel::kReady && !q->ready) q->owner->on(Event::kReady, q);
-      else if (message == emperor_channel::kReloading) spdlog::info("vassal {}: pid {} reloading its workers", q->owner->name(), q->pid);
-    }
-  }, p->channel.get(), EV_READ);
-  p->io.data = p.get();
-  ev_io_start(loop_, &p->io);
-  ev_init(&p->timer, [](struct ev_loop*, ev_timer* w, int) {
-    auto* q = static_cast<Process*>(w->data);
-    switch (q->deadline) {
-      case Process::Deadline::kReady: q->owner->on(Event::kReadyTimeout, q); break;
-      case Process::Deadline::kHeartbeat: q->owner->on(Event::kHeartbeatMissed, q); break;
-      case Process::Deadline::kMercy: q->owner->on(Event::kMercyElapsed, q); break;
-    }
-  });
-  p->timer.data = p.get();
+  auto p = std::make_unique<Process>(this, launched.pid, std::move(launched.channel));
   p->arm(Process::Deadline::kReady, options_.ready_timeout);
   spdlog::info("vassal {}: started pid {} for {}", name(), p->pid, escaped(path_.string()));
   into = std::move(p);
@@ -374,14 +377,14 @@ void Vassal::ask_to_stop(Process& p, bool graceful) {
   // A master not serving yet may still be importing the app, before its loop
   // reads the channel: the signal's default action ends it at once (and once
   // its loop runs, the signal means the same as the message).
-  if (!sent || !p.ready) ::kill(p.pid, graceful ? SIGTERM : SIGINT);
+  if (!sent || !p.ready) launcher_.signal(p.pid, graceful ? SIGTERM : SIGINT);
   p.arm(Process::Deadline::kMercy, mercy_seconds(graceful));
 }
 
 void Vassal::signal_masters(int sig) const {
   for (Process* p : {current_.get(), successor_.get()})
-    if (p) ::kill(p->pid, sig);
-  for (const auto& p : leaving_) ::kill(p->pid, sig);
+    if (p) launcher_.signal(p->pid, sig);
+  for (const auto& p : leaving_) launcher_.signal(p->pid, sig);
 }
 
 bool Vassal::reaped(pid_t pid, int status) {

@@ -13,7 +13,7 @@
 //              with quick deaths and resets after a healthy run
 //   stopping   the file is gone (or the emperor stops): masters were asked
 //              to stop, and are killed after a mercy timeout
-#include <ev.h>
+#include <ev++.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -27,6 +27,7 @@
 #include "core/credentials.hpp"
 #include "core/fd.hpp"
 #include "emperor/file_reads.hpp"
+#include "emperor/vassal_launcher.hpp"
 #include "emperor/vassal_sockets.hpp"
 
 namespace suz {
@@ -64,7 +65,7 @@ class Vassal {
     kMercyElapsed,    // process: did not stop when asked
   };
 
-  Vassal(struct ev_loop* loop, const EmperorOptions& options, std::string file);
+  Vassal(struct ev_loop* loop, const EmperorOptions& options, std::string file, MasterLauncher launcher = {});
   ~Vassal();
   Vassal(const Vassal&) = delete;
   Vassal& operator=(const Vassal&) = delete;
@@ -90,6 +91,7 @@ class Vassal {
   pid_t pid() const;
   double uptime_seconds() const;
   int restarts() const { return restarts_; }
+  std::optional<double> restart_in() const;  // seconds, in backoff
   const std::string& last_exit() const { return last_exit_; }
 
  private:
@@ -99,11 +101,13 @@ class Vassal {
   void ask_to_stop(Process& p, bool graceful);
   void enter_backoff();
   void set_state(VassalState s);
+  void on_backoff_elapsed() { on(Event::kBackoffElapsed); }
   bool has_processes() const { return current_ || successor_ || !leaving_.empty(); }
   double mercy_seconds(bool graceful) const;  // until a master asked to stop is killed
 
   struct ev_loop* loop_;
   const EmperorOptions& options_;
+  MasterLauncher launcher_;
   std::string file_;
   std::string file_shown_;  // escaped for the log (core/log.hpp)
   std::filesystem::path path_;
@@ -117,7 +121,7 @@ class Vassal {
   std::unique_ptr<Process> current_;
   std::unique_ptr<Process> successor_;
   std::vector<std::unique_ptr<Process>> leaving_;  // asked to stop, not yet reaped
-  ev_timer backoff_{};
+  ev::timer backoff_;
   bool emperor_stopping_ = false;
   int quick_deaths_ = 0;
   int restarts_ = 0;

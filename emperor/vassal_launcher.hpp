@@ -4,9 +4,11 @@
 // the emperor channel. The child is detached at once: the emperor's libev
 // loop is the only place that reaps (libev's SIGCHLD handler reaps every
 // child, so a Boost.Process wait would race it for the status).
+#include <signal.h>
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,5 +33,12 @@ struct Launched {
 
 // Throws std::runtime_error naming the file when the process cannot start.
 Launched launch_vassal(const LaunchSpec& spec);
+
+// What a Vassal does to the world: start a master, signal one. The real
+// ones by default; unit tests give their own (tests/unit/emperor_vassal_test.cpp).
+struct MasterLauncher {
+  std::function<Launched(const LaunchSpec&)> launch = launch_vassal;
+  std::function<void(pid_t, int)> signal = [](pid_t pid, int sig) { ::kill(pid, sig); };
+};
 
 }  // namespace suz
