@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Worker replacement side by side: Suzerain, uWSGI and gunicorn in one run.
 
-    bench/respawn.py [--seconds 10] [--kills 10] [--age 2]
+    bench/respawn.py [--seconds 10] [--kills 10] [--age 2] [--baseline OTHER/bin/vassal]
+
+--baseline adds a row for another build of Suzerain after each of this
+build's, to compare two commits in one run.
 
 1. Throughput while recycling: wrk (50 connections) against 2 workers, first
    without recycling, then with every worker retired each second
@@ -123,6 +126,26 @@ def suz_lifetime(port, workers, module="hello:application", lifetime="1s", max_r
     return common.suzerain(port, workers, 1, module=module, extra=extra)
 
 
+def with_baseline(servers, args):
+    """Each Suzerain entry followed by the same one on the --baseline binary."""
+    if not args.baseline:
+        return servers
+    out = []
+    for entry in servers:
+        out.append(entry)
+        if entry[0] == "suzerain":
+            start = entry[-1]
+
+            def on_baseline(port, start=start):
+                ours, common.VASSAL = common.VASSAL, args.baseline
+                try:
+                    return start(port)
+                finally:
+                    common.VASSAL = ours
+            out.append(("suzerain (baseline)",) + tuple(entry[1:-1]) + (on_baseline,))
+    return out
+
+
 def throughput(args):
     rows = []
     configs = [
@@ -138,7 +161,7 @@ def throughput(args):
         ("gunicorn sync", "max-requests 1000", lambda p: common.gunicorn(p, 2, 1, "sync", extra=["--max-requests", "1000"])),
     ]
     base = {}
-    for name, recycling, start in configs:
+    for name, recycling, start in with_baseline(configs, args):
         server = start(common.free_port())
         try:
             common.wrk(server.port, 1, 50)
@@ -171,7 +194,7 @@ def replacement(args):
         ("uWSGI", lambda p: common.uwsgi(p, 1, 1, keepalive=True)),
         ("gunicorn sync", lambda p: common.gunicorn(p, 1, 1, "sync")),
     ]
-    for name, start in kill_servers:
+    for name, start in with_baseline(kill_servers, args):
         server = start(common.free_port())
         try:
             wait_workers(server, 1)
@@ -192,7 +215,7 @@ def replacement(args):
             p, 1, 1, keepalive=True, extra=["--max-requests", "300", "--min-worker-lifetime", "1"])),
         ("gunicorn sync", "max-requests 300", lambda p: common.gunicorn(p, 1, 1, "sync", extra=["--max-requests", "300"])),
     ]
-    for name, event, start in recycle_servers:
+    for name, event, start in with_baseline(recycle_servers, args):
         server = start(common.free_port())
         try:
             wait_workers(server, 1)
@@ -216,7 +239,7 @@ def seed(args):
             p, 1, 1, keepalive=True, module=module, extra=["--enable-threads", "--py-call-uwsgi-fork-hooks"])),
         ("gunicorn sync --preload", lambda p: common.gunicorn(p, 1, 1, "sync", module=module, preload=True)),
     ]
-    for name, start in servers:
+    for name, start in with_baseline(servers, args):
         try:
             server = start(common.free_port())
         except RuntimeError as e:
@@ -238,6 +261,7 @@ def main():
     p.add_argument("--kills", type=int, default=10)
     p.add_argument("--age", type=float, default=2.0, help="seconds a worker lives before it is killed")
     p.add_argument("--only", choices=["throughput", "replacement", "seed"])
+    p.add_argument("--baseline", help="another build's vassal binary, run beside this one")
     args = p.parse_args()
     common.require(common.VASSAL, "wrk", "uwsgi", "gunicorn")
     for part in (throughput, replacement, seed):
