@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <cstring>
 
 #include "vassal/ascii.hpp"
+#include "vassal/http_words.hpp"
 #include "vassal/uwsgi_packet.hpp"
 
 namespace suz {
@@ -23,55 +23,6 @@ constexpr std::size_t kMinBuffer = 64 * 1024;
 // Unread body left after a response that is still worth reading to keep
 // the connection; more than this and closing is cheaper.
 constexpr std::uint64_t kMaxDrain = 1 << 20;
-
-bool contains_token(std::string_view value, std::string_view token) {
-  std::size_t pos = 0;
-  while (pos <= value.size()) {
-    std::size_t comma = value.find(',', pos);
-    std::string_view part = value.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-    if (iequals(part, token)) return true;
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return false;
-}
-
-bool is_hop_by_hop(std::string_view name) {
-  return iequals(name, "Connection") || iequals(name, "Keep-Alive") || iequals(name, "Transfer-Encoding") ||
-         iequals(name, "Proxy-Connection") || iequals(name, "Upgrade") || iequals(name, "TE") ||
-         iequals(name, "Trailer");
-}
-
-std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
-  }
-}
-
-// "Date: Sun, 22 Nov 2026 07:30:01 GMT", formatted once a second per thread.
-std::string_view date_header() {
-  thread_local time_t cached_second = 0;
-  thread_local char text[64];
-  thread_local std::size_t len = 0;
-  time_t now = ::time(nullptr);
-  if (now != cached_second) {
-    struct tm tm {};
-    gmtime_r(&now, &tm);
-    len = std::strftime(text, sizeof text, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-    cached_second = now;
-  }
-  return {text, len};
-}
 
 }  // namespace
 
