@@ -11,7 +11,7 @@ find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 
-# libev and http-parser ship neither a .pc nor a CMake config.
+# libev ships neither a .pc nor a CMake config.
 function(suzerain_import_library target header library)
   find_path(${target}_INCLUDE_DIR ${header} REQUIRED)
   find_library(${target}_LIBRARY ${library} REQUIRED)
@@ -21,7 +21,6 @@ function(suzerain_import_library target header library)
     INTERFACE_INCLUDE_DIRECTORIES ${${target}_INCLUDE_DIR})
 endfunction()
 suzerain_import_library(libev ev.h ev)
-suzerain_import_library(http_parser http_parser.h http_parser)
 
 # CPython: the interpreter named by SUZERAIN_PYTHON decides which libpython is
 # embedded. A pyenv shim is first on PATH on our machines, so never search PATH.

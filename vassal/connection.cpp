@@ -210,9 +210,14 @@ std::size_t Connection::read_body_bytes(char* out, std::size_t max) {
       body_done_ = true;
       return 0;
     }
-    if (start_ == end_) recv_some();
+    // Fed even with nothing buffered: the end of a body is a step of the
+    // parser's own (after the last piece), not more bytes from the client.
     HttpRequestParser::Stop stop;
     start_ += parser_.feed(buf_.get() + start_, end_ - start_, &stop);
+    if (stop == HttpRequestParser::Stop::kNeedMore) {
+      recv_some();
+      continue;
+    }
     if (stop == HttpRequestParser::Stop::kBody) piece_ = parser_.body_piece();
     if (stop == HttpRequestParser::Stop::kComplete) {
       body_done_ = true;

@@ -1,12 +1,15 @@
 #pragma once
-// An HTTP/1.x request parser over http-parser 2.9 (chosen over Boost.Beast
-// for its streaming callbacks: the head, each body piece and the message end
-// are separate stops, so the body is never buffered whole and pipelined bytes
-// are left for the next request; and it compiles in no time).
+// An HTTP/1.1 request parser over llhttp in its strict mode (no lenient flag
+// is ever set), with the rules llhttp 8.1 leaves to its user on top
+// (http_head_rules.hpp): a request line that is exactly HTTP/1.x and ends in
+// CR LF, one Host on HTTP/1.1, field values trimmed, one body framing.
+// Streaming: the head, each body piece and the message end are separate
+// stops, so a body is never buffered whole and pipelined bytes are left for
+// the next request.
 //
 // feed() consumes bytes and stops at the first of: the head is complete, a
 // piece of body is available, the message is complete, or an error.
-#include <http_parser.h>
+#include <llhttp.h>
 
 #include <cstdint>
 #include <string>
@@ -47,24 +50,33 @@ class HttpRequestParser {
   void reset();
 
  private:
-  static int on_message_begin(http_parser* p);
-  static int on_url(http_parser* p, const char* at, std::size_t len);
-  static int on_header_field(http_parser* p, const char* at, std::size_t len);
-  static int on_header_value(http_parser* p, const char* at, std::size_t len);
-  static int on_headers_complete(http_parser* p);
-  static int on_body(http_parser* p, const char* at, std::size_t len);
-  static int on_message_complete(http_parser* p);
-  static HttpRequestParser& self(http_parser* p) { return *static_cast<HttpRequestParser*>(p->data); }
+  static int on_url(llhttp_t* p, const char* at, std::size_t len);
+  static int on_header_field(llhttp_t* p, const char* at, std::size_t len);
+  static int on_header_value(llhttp_t* p, const char* at, std::size_t len);
+  static int on_headers_complete(llhttp_t* p);
+  static int on_body(llhttp_t* p, const char* at, std::size_t len);
+  static int on_chunk_header(llhttp_t* p);
+  static int on_message_complete(llhttp_t* p);
+  static HttpRequestParser& self(llhttp_t* p) { return *static_cast<HttpRequestParser*>(p->data); }
+  static const llhttp_settings_t& settings();
 
   int fail(int status, std::string reason);
   bool count_header_bytes(std::size_t len);
+  void keep_request_line(const char* data, std::size_t len);
   bool finish_head();
-  bool check_transfer_encoding();
+  void fail_from_llhttp(llhttp_errno_t err);
+  void judge_unknown_method();
+  bool method_may_be_token() const;  // so far
 
   HttpLimits limits_;
-  http_parser parser_;
+  llhttp_t parser_;
   Request request_;
   std::string url_;
+  // The request line's bytes up to its LF: llhttp 8.1 also takes RTSP/ and
+  // ICE/ versions, and a bare LF ending that line.
+  std::string request_line_;
+  bool request_line_done_ = false;
+  bool method_unknown_ = false;  // llhttp refused the method; the line decides 501 or 400
   bool in_value_ = false;
   // The bytes of the current feed(), and whether the last header value piece
   // ended with them: tells a value split across reads from an obs-fold.
@@ -79,8 +91,5 @@ class HttpRequestParser {
   int error_status_ = 0;
   std::string error_reason_;
 };
-
-// "%2Fa%20b" -> "/a b"; invalid escapes are kept as they are.
-std::string percent_decode(std::string_view s);
 
 }  // namespace suz

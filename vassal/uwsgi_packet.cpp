@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-#include "vassal/http_request_parser.hpp"
+#include "vassal/http_head_rules.hpp"
 
 namespace suz {
 namespace {

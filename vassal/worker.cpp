@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <ev++.h>
-#include <http_parser.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -87,8 +86,6 @@ ExitCode Worker::run() {
   ::signal(SIGPIPE, SIG_IGN);
   signal_fd_ = Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
 
-  // http-parser keeps its own (global) head limit; ours is the one enforced.
-  http_parser_set_max_header_size(static_cast<std::uint32_t>(options_.limits.http.max_header_size + 1024));
   plugin_.start_worker(options_.id, options_.threads);
   mounts_ = plugin_.mounts();
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "vassal/http_head_rules.hpp"
 #include "vassal/http_request_parser.hpp"
 
 namespace {

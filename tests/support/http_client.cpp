@@ -1,6 +1,6 @@
 #include "tests/support/http_client.hpp"
 
-#include <http_parser.h>
+#include <llhttp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -20,7 +20,7 @@ struct ParseState {
   bool complete = false;
 };
 
-int on_header_field(http_parser* p, const char* at, std::size_t len) {
+int on_header_field(llhttp_t* p, const char* at, std::size_t len) {
   auto* s = static_cast<ParseState*>(p->data);
   if (s->in_value) {
     s->field.clear();
@@ -30,7 +30,7 @@ int on_header_field(http_parser* p, const char* at, std::size_t len) {
   return 0;
 }
 
-int on_header_value(http_parser* p, const char* at, std::size_t len) {
+int on_header_value(llhttp_t* p, const char* at, std::size_t len) {
   auto* s = static_cast<ParseState*>(p->data);
   std::string name = s->field;
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -41,22 +41,21 @@ int on_header_value(http_parser* p, const char* at, std::size_t len) {
   return 0;
 }
 
-int on_body(http_parser* p, const char* at, std::size_t len) {
+int on_body(llhttp_t* p, const char* at, std::size_t len) {
   static_cast<ParseState*>(p->data)->response.body.append(at, len);
   return 0;
 }
 
-int on_message_complete(http_parser* p) {
+int on_message_complete(llhttp_t* p) {
   auto* s = static_cast<ParseState*>(p->data);
   s->complete = true;
   s->response.status = static_cast<int>(p->status_code);
   s->response.chunked = (p->flags & F_CHUNKED) != 0;
-  s->response.keep_alive = http_should_keep_alive(p) != 0;
-  http_parser_pause(p, 1);
-  return 0;
+  s->response.keep_alive = llhttp_should_keep_alive(p) != 0;
+  return HPE_PAUSED;
 }
 
-int on_headers_complete_head(http_parser*) { return 1; }  // HEAD: no body follows
+int on_headers_complete_head(llhttp_t*) { return 1; }  // HEAD: no body follows
 
 }  // namespace
 
@@ -85,16 +84,16 @@ void HttpClient::send(const std::string& bytes) {
 }
 
 std::optional<HttpResponse> HttpClient::receive(std::chrono::milliseconds timeout, bool head_request) {
-  http_parser_settings settings;
-  http_parser_settings_init(&settings);
+  llhttp_settings_t settings;
+  llhttp_settings_init(&settings);
   settings.on_header_field = on_header_field;
   settings.on_header_value = on_header_value;
   settings.on_body = on_body;
   settings.on_message_complete = on_message_complete;
   if (head_request) settings.on_headers_complete = on_headers_complete_head;
-  http_parser parser;
-  http_parser_init(&parser, HTTP_RESPONSE);
   ParseState state;
+  llhttp_t parser;
+  llhttp_init(&parser, HTTP_RESPONSE, &settings);
   parser.data = &state;
 
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -102,14 +101,15 @@ std::optional<HttpResponse> HttpClient::receive(std::chrono::milliseconds timeou
   pending_.clear();
   for (;;) {
     if (!data.empty()) {
-      std::size_t n = http_parser_execute(&parser, &settings, data.data(), data.size());
+      llhttp_errno_t err = llhttp_execute(&parser, data.data(), data.size());
       if (state.complete) {
+        std::size_t n = err == HPE_PAUSED ? static_cast<std::size_t>(llhttp_get_error_pos(&parser) - data.data()) : data.size();
         pending_ = data.substr(n);
         // 1xx responses (100 Continue) are not the final response: keep reading.
         if (state.response.status >= 100 && state.response.status < 200) return receive(timeout, head_request);
         return state.response;
       }
-      if (HTTP_PARSER_ERRNO(&parser) != HPE_OK) return std::nullopt;
+      if (err != HPE_OK) return std::nullopt;
       data.clear();
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -119,7 +119,7 @@ std::optional<HttpResponse> HttpClient::receive(std::chrono::milliseconds timeou
     ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
     if (n <= 0) {
       // EOF may complete a close-delimited body.
-      http_parser_execute(&parser, &settings, nullptr, 0);
+      llhttp_finish(&parser);
       if (state.complete) return state.response;
       return std::nullopt;
     }
