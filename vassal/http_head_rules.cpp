@@ -40,15 +40,16 @@ HeadProblem check_request_line(std::string_view line) {
   return {};
 }
 
-bool split_target(std::string_view target, bool connect, std::string& path, std::string& query) {
+bool split_target(std::string_view target, std::string_view method, std::string& path, std::string& query) {
   path.clear();
   query.clear();
   if (target.empty()) return false;
   if (target == "*") {
+    if (method != "OPTIONS") return false;
     path = "*";
     return true;
   }
-  if (connect) {  // authority-form: host:port, nothing else
+  if (method == "CONNECT") {  // authority-form: host:port, nothing else
     if (target.find_first_of("/?#@") != std::string_view::npos || target.find(':') == std::string_view::npos) return false;
     path = "/";
     return true;
@@ -80,11 +81,14 @@ void trim_field_values(Request& r) {
   }
 }
 
-HeadProblem check_host(const Request& r) {
-  int hosts = 0;
-  for (const auto& [name, value] : r.headers)
+HeadProblem check_singletons(const Request& r) {
+  int hosts = 0, types = 0;
+  for (const auto& [name, value] : r.headers) {
     if (iequals(name, "Host")) hosts++;
+    if (iequals(name, "Content-Type")) types++;
+  }
   if (hosts > 1) return {400, "more than one Host field"};
+  if (types > 1) return {400, "more than one Content-Type field"};
   if (hosts == 0 && r.http_minor >= 1) return {400, "no Host field in an HTTP/1.1 request"};
   return {};
 }

@@ -23,15 +23,16 @@ struct HeadProblem {
 HeadProblem check_request_line(std::string_view line);
 
 // Splits an origin-form ("/a%20b?q=1"), absolute-form ("http://h/a?q") or
-// authority-form (CONNECT's "h:443") target, or "*". The path is
+// authority-form (CONNECT's "h:443") target, or OPTIONS's "*". The path is
 // percent-decoded, the query kept raw. False if it is none of those.
-bool split_target(std::string_view target, bool connect, std::string& path, std::string& query);
+bool split_target(std::string_view target, std::string_view method, std::string& path, std::string& query);
 
 // Leading and trailing spaces and tabs (OWS) are not part of a field value.
 void trim_field_values(Request& r);
 
-// HTTP/1.1 needs exactly one Host; HTTP/1.0 at most one.
-HeadProblem check_host(const Request& r);
+// HTTP/1.1 needs exactly one Host, HTTP/1.0 at most one; and one
+// Content-Type (two would let the app and a proxy in front disagree).
+HeadProblem check_singletons(const Request& r);
 
 // Request smuggling lives in disagreements about where a body ends, so only
 // one framing is accepted: Transfer-Encoding, if present, is exactly

@@ -35,6 +35,11 @@ void HttpRequestParser::reset() {
   request_line_.clear();
   request_line_done_ = false;
   method_unknown_ = false;
+  prev_byte_ = '\n';
+  last_chunk_ = false;
+  in_trailers_ = false;
+  trailer_name_.clear();
+  trailer_value_seen_ = false;
   in_value_ = false;
   header_bytes_ = 0;
   body_piece_ = {};
@@ -78,6 +83,7 @@ int HttpRequestParser::on_url(llhttp_t* p, const char* at, std::size_t len) {
 
 int HttpRequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
   auto& s = self(p);
+  if (s.head_complete_) return s.on_trailer_field(at, len);
   if (!s.count_header_bytes(len + 4)) return s.fail(431, "request headers too large");
   if (s.in_value_ || s.request_.headers.empty()) {
     s.request_.headers.emplace_back();
@@ -89,6 +95,7 @@ int HttpRequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t 
 
 int HttpRequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
   auto& s = self(p);
+  if (s.head_complete_) return s.check_trailer_field();
   if (!s.count_header_bytes(len)) return s.fail(431, "request headers too large");
   if (s.request_.headers.empty()) return s.fail(400, "a field value without a name");
   // llhttp reports a value continued on the next line (obs-fold) as a second
@@ -100,6 +107,26 @@ int HttpRequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t 
   s.value_at_chunk_end_ = at + len == s.chunk_end_;
   s.in_value_ = true;
   s.request_.headers.back().second.append(at, len);
+  return 0;
+}
+
+// Trailer fields are not passed to the app; one that would change how the
+// message is framed or routed is refused (RFC 9110 6.5.1).
+int HttpRequestParser::on_trailer_field(const char* at, std::size_t len) {
+  if (!count_header_bytes(len + 4)) return fail(431, "request trailers too large");
+  if (trailer_value_seen_) {
+    trailer_name_.clear();
+    trailer_value_seen_ = false;
+  }
+  trailer_name_.append(at, len);
+  return 0;
+}
+
+int HttpRequestParser::check_trailer_field() {
+  if (trailer_value_seen_) return 0;
+  trailer_value_seen_ = true;
+  for (const char* forbidden : {"Content-Length", "Transfer-Encoding", "Host", "TE", "Connection", "Content-Type"})
+    if (iequals(trailer_name_, forbidden)) return fail(400, "a " + trailer_name_ + " field in the trailers");
   return 0;
 }
 
@@ -116,10 +143,10 @@ bool HttpRequestParser::finish_head() {
   if (!r.chunked && (parser_.flags & F_CONTENT_LENGTH)) r.content_length = parser_.content_length;
   trim_field_values(r);
   r.keep_alive = wants_keep_alive(r);
-  if (!split_target(url_, parser_.method == HTTP_CONNECT, r.path, r.query))
+  if (!split_target(url_, r.method, r.path, r.query))
     return fail(400, "malformed request target") == 0;
   if (std::string why = path_problem(r.path); !why.empty()) return fail(400, why) == 0;
-  for (HeadProblem bad : {check_host(r), check_framing(r), check_expect(r)})
+  for (HeadProblem bad : {check_singletons(r), check_framing(r), check_expect(r)})
     if (bad) return fail(bad.status, bad.why) == 0;
   std::uint64_t declared = r.content_length.value_or(0);
   if (limits_.max_body_size && declared > limits_.max_body_size)
@@ -149,6 +176,10 @@ int HttpRequestParser::on_chunk_header(llhttp_t* p) {
   // max_body_size of them.
   if (s.limits_.max_body_size && p->content_length > s.limits_.max_body_size - std::min(s.body_received_, s.limits_.max_body_size))
     return s.fail(413, "request body over the limit");
+  if (p->content_length == 0) {
+    s.last_chunk_ = true;
+    return HPE_PAUSED;  // feed() checks the trailer section's line ends
+  }
   return 0;
 }
 
@@ -194,6 +225,32 @@ void HttpRequestParser::judge_unknown_method() {
   else fail(400, "malformed request line");
 }
 
+// llhttp 8.1 takes a CR followed by any byte as the end of the field
+// section ("Host: a\r\n\rX"), and a bare LF after the request line: the
+// head's and the trailers' bytes are checked here, every CR followed by LF
+// and every LF preceded by CR, before anything they framed is used.
+bool HttpRequestParser::line_ends_ok(const char* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    char c = p[i];
+    if ((prev_byte_ == '\r') != (c == '\n')) return false;
+    prev_byte_ = c;
+  }
+  return true;
+}
+
+std::size_t HttpRequestParser::execute(const char* data, std::size_t len) {
+  chunk_begin_ = data;
+  chunk_end_ = data + len;
+  bool checking = !head_complete_ || in_trailers_;
+  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  const char* pos = llhttp_get_error_pos(&parser_);
+  std::size_t used = err == HPE_OK || !pos || pos < data || pos > data + len ? len : static_cast<std::size_t>(pos - data);
+  if (err == HPE_PAUSED) llhttp_resume(&parser_);
+  else if (err != HPE_OK) fail_from_llhttp(err);  // keeps a status a callback already chose
+  if (checking && !line_ends_ok(data, used)) fail(400, "a line ending in a bare CR or a bare LF");
+  return used;
+}
+
 std::size_t HttpRequestParser::feed(const char* data, std::size_t len, Stop* stop) {
   body_piece_ = {};
   if (message_complete_) {
@@ -206,28 +263,21 @@ std::size_t HttpRequestParser::feed(const char* data, std::size_t len, Stop* sto
   }
   bool had_head = head_complete_;
   if (!request_line_done_) keep_request_line(data, len);
-  if (method_unknown_) {  // llhttp stopped at the method: only the line's end is awaited
+  std::size_t used = 0;
+  if (!method_unknown_) {
+    used = execute(data, len);
+    if (last_chunk_ && !in_trailers_ && error_status_ == 0) {
+      // Paused after the last chunk's size line: what follows, up to the
+      // message's end, is the trailer section.
+      in_trailers_ = true;
+      prev_byte_ = '\n';
+      used += execute(data + used, len - used);
+    }
+  }
+  if (method_unknown_ && error_status_ == 0) {  // llhttp stopped at the method: only the line's end is awaited
     if (request_line_done_ || !method_may_be_token()) judge_unknown_method();
     else if (request_line_.size() > limits_.max_header_size) fail(400, "malformed request line");
-    *stop = error_status_ ? Stop::kError : Stop::kNeedMore;
-    return len;
-  }
-  chunk_begin_ = data;
-  chunk_end_ = data + len;
-  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-  std::size_t used = len;
-  if (err == HPE_PAUSED) {
-    const char* pos = llhttp_get_error_pos(&parser_);
-    used = pos >= data && pos <= data + len ? static_cast<std::size_t>(pos - data) : len;
-    llhttp_resume(&parser_);
-  } else if (err != HPE_OK) {
-    const char* pos = llhttp_get_error_pos(&parser_);
-    used = pos && pos >= data && pos <= data + len ? static_cast<std::size_t>(pos - data) : len;
-    fail_from_llhttp(err);  // keeps a status a callback already chose
-    if (method_unknown_ && !error_status_) {
-      *stop = Stop::kNeedMore;
-      return len;
-    }
+    used = len;
   }
   if (error_status_ != 0) *stop = Stop::kError;
   else if (!had_head && head_complete_) *stop = Stop::kHead;

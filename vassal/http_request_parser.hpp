@@ -66,6 +66,10 @@ class HttpRequestParser {
   bool finish_head();
   void fail_from_llhttp(llhttp_errno_t err);
   void judge_unknown_method();
+  std::size_t execute(const char* data, std::size_t len);
+  bool line_ends_ok(const char* p, std::size_t n);
+  int on_trailer_field(const char* at, std::size_t len);
+  int check_trailer_field();
   bool method_may_be_token() const;  // so far
 
   HttpLimits limits_;
@@ -77,6 +81,11 @@ class HttpRequestParser {
   std::string request_line_;
   bool request_line_done_ = false;
   bool method_unknown_ = false;  // llhttp refused the method; the line decides 501 or 400
+  char prev_byte_ = '\n';     // the last head or trailer byte checked: a CR wants LF next
+  bool last_chunk_ = false;   // the zero-size chunk's line was read
+  bool in_trailers_ = false;
+  std::string trailer_name_;
+  bool trailer_value_seen_ = false;
   bool in_value_ = false;
   // The bytes of the current feed(), and whether the last header value piece
   // ended with them: tells a value split across reads from an obs-fold.

@@ -124,6 +124,12 @@ const std::vector<Case>& cases() {
        "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nT: x\r\n\r\n",
        {Read{0, "POST", "/c", "", "HTTP/1.1", "hello world", {{"Host", "h"}, {"Transfer-Encoding", "chunked"}}, true}}},
       {"pipelined requests, in order", "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n", {get("/1"), get("/2")}},
+      {"a bare CR ending the field section", "GET / HTTP/1.1\r\nConnection: close\r\nHost: a\r\n\rZGET /evil: HTTP/1.1\r\nHost: a\r\n\r\n", {refused(400)}},
+      {"an empty value then a bare CR", "POST / HTTP/1.1\r\nHost: h\r\nx:\rTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\n\r\n", {refused(400)}},
+      {"a bare CR ending the trailers", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\n\rGET /evil HTTP/1.1\r\nHost: h\r\n\r\n", {refused(400)}},
+      {"Content-Length in the trailers", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\nContent-Length: 9\r\n\r\n", {refused(400)}},
+      {"two Content-Type", "GET / HTTP/1.1\r\nHost: h\r\nContent-Type: a\r\nContent-Type: b\r\n\r\n", {refused(400)}},
+      {"the asterisk form on GET", "GET * HTTP/1.1\r\nHost: h\r\n\r\n", {refused(400)}},
       {"a request after a bad one is never read", "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\nHost: h\r\n\r\n", {get("/1"), refused(400)}},
       {"a field value with UTF-8 and obs-text", "GET / HTTP/1.1\r\nHost: h\r\nX: caf\xc3\xa9\r\n\r\n", {get("/", "", {{"Host", "h"}, {"X", "caf\xc3\xa9"}})}},
   };
@@ -192,18 +198,19 @@ TEST(HttpParserSeeds, each_fuzz_seed_reads_or_is_refused_as_expected) {
 
 TEST(HttpHeadRules, split_target_takes_the_four_forms_and_nothing_else) {
   std::string path, query;
-  EXPECT_TRUE(split_target("/a?b#c", false, path, query));
+  EXPECT_TRUE(split_target("/a?b#c", "GET", path, query));
   EXPECT_EQ(path, "/a");
   EXPECT_EQ(query, "b");
-  EXPECT_TRUE(split_target("https://h:8/p", false, path, query));
+  EXPECT_TRUE(split_target("https://h:8/p", "GET", path, query));
   EXPECT_EQ(path, "/p");
-  EXPECT_TRUE(split_target("http://h", false, path, query));
+  EXPECT_TRUE(split_target("http://h", "GET", path, query));
   EXPECT_EQ(path, "/");
-  EXPECT_TRUE(split_target("h:443", true, path, query));
-  EXPECT_TRUE(split_target("*", false, path, query));
-  EXPECT_FALSE(split_target("h:443", false, path, query));
-  EXPECT_FALSE(split_target("http:///p", false, path, query));
-  EXPECT_FALSE(split_target("", false, path, query));
+  EXPECT_TRUE(split_target("h:443", "CONNECT", path, query));
+  EXPECT_TRUE(split_target("*", "OPTIONS", path, query));
+  EXPECT_FALSE(split_target("h:443", "GET", path, query));
+  EXPECT_FALSE(split_target("http:///p", "GET", path, query));
+  EXPECT_FALSE(split_target("", "GET", path, query));
+  EXPECT_FALSE(split_target("*", "GET", path, query));
 }
 
 }  // namespace
