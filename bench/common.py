@@ -111,3 +111,25 @@ def require(*programs):
     missing = [p for p in programs if shutil.which(p) is None and not os.path.exists(p)]
     if missing:
         sys.exit("missing %s: run scripts/install-deps bench, and scripts/build" % ", ".join(missing))
+
+
+def with_baseline(servers, args):
+    """Each Suzerain entry (a tuple whose first item is "suzerain" and last its
+    start function) followed by the same one on the --baseline binary."""
+    if not args.baseline:
+        return servers
+    out = []
+    for entry in servers:
+        out.append(entry)
+        if entry[0] == "suzerain":
+            start = entry[-1]
+
+            def on_baseline(port, start=start):
+                global VASSAL
+                ours, VASSAL = VASSAL, args.baseline
+                try:
+                    return start(port)
+                finally:
+                    VASSAL = ours
+            out.append(("suzerain (baseline)",) + tuple(entry[1:-1]) + (on_baseline,))
+    return out

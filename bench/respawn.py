@@ -126,26 +126,6 @@ def suz_lifetime(port, workers, module="hello:application", lifetime="1s", max_r
     return common.suzerain(port, workers, 1, module=module, extra=extra)
 
 
-def with_baseline(servers, args):
-    """Each Suzerain entry followed by the same one on the --baseline binary."""
-    if not args.baseline:
-        return servers
-    out = []
-    for entry in servers:
-        out.append(entry)
-        if entry[0] == "suzerain":
-            start = entry[-1]
-
-            def on_baseline(port, start=start):
-                ours, common.VASSAL = common.VASSAL, args.baseline
-                try:
-                    return start(port)
-                finally:
-                    common.VASSAL = ours
-            out.append(("suzerain (baseline)",) + tuple(entry[1:-1]) + (on_baseline,))
-    return out
-
-
 def throughput(args):
     rows = []
     configs = [
@@ -161,7 +141,7 @@ def throughput(args):
         ("gunicorn sync", "max-requests 1000", lambda p: common.gunicorn(p, 2, 1, "sync", extra=["--max-requests", "1000"])),
     ]
     base = {}
-    for name, recycling, start in with_baseline(configs, args):
+    for name, recycling, start in common.with_baseline(configs, args):
         server = start(common.free_port())
         try:
             common.wrk(server.port, 1, 50)
@@ -194,7 +174,7 @@ def replacement(args):
         ("uWSGI", lambda p: common.uwsgi(p, 1, 1, keepalive=True)),
         ("gunicorn sync", lambda p: common.gunicorn(p, 1, 1, "sync")),
     ]
-    for name, start in with_baseline(kill_servers, args):
+    for name, start in common.with_baseline(kill_servers, args):
         server = start(common.free_port())
         try:
             wait_workers(server, 1)
@@ -215,7 +195,7 @@ def replacement(args):
             p, 1, 1, keepalive=True, extra=["--max-requests", "300", "--min-worker-lifetime", "1"])),
         ("gunicorn sync", "max-requests 300", lambda p: common.gunicorn(p, 1, 1, "sync", extra=["--max-requests", "300"])),
     ]
-    for name, event, start in with_baseline(recycle_servers, args):
+    for name, event, start in common.with_baseline(recycle_servers, args):
         server = start(common.free_port())
         try:
             wait_workers(server, 1)
@@ -239,7 +219,7 @@ def seed(args):
             p, 1, 1, keepalive=True, module=module, extra=["--enable-threads", "--py-call-uwsgi-fork-hooks"])),
         ("gunicorn sync --preload", lambda p: common.gunicorn(p, 1, 1, "sync", module=module, preload=True)),
     ]
-    for name, start in with_baseline(servers, args):
+    for name, start in common.with_baseline(servers, args):
         try:
             server = start(common.free_port())
         except RuntimeError as e:

@@ -2,7 +2,9 @@
 """Hello-world throughput: Suzerain side by side with uWSGI and gunicorn in
 one run, same workers and threads, under wrk on this machine.
 
-    bench/throughput.py [--seconds 10] [--connections 50] [--workers 2] [--threads 1]
+    bench/throughput.py [--seconds 10] [--connections 50] [--workers 2] [--threads 1] [--baseline OTHER/bin/vassal]
+
+--baseline adds a row for another build of Suzerain after this build's.
 
 Modes: keep-alive (uWSGI --http11-socket) and one request per connection
 ("Connection: close"; uWSGI --http-socket, which ignores the header and
@@ -29,6 +31,7 @@ def main():
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--baseline", help="another build's vassal binary, run beside this one")
     args = p.parse_args()
     common.require(common.VASSAL, "wrk", "uwsgi")
     w, t = args.workers, args.threads
@@ -42,7 +45,7 @@ def main():
             ("gunicorn gthread", lambda port: common.gunicorn(port, w, t, "gthread")),
         ]
         results = {}
-        for name, start in servers:
+        for name, start in common.with_baseline(servers, args):
             results[name] = measure(lambda: start(common.free_port()), args, close)
             time.sleep(0.5)  # let TIME_WAIT sockets and the CPU settle between servers
         base = results["suzerain"]["rps"]
