@@ -75,6 +75,7 @@ struct VassalSection {
   std::string name;  // default: the file name without .toml
   std::string uid;   // user name or number; empty = don't change
   std::string gid;
+  std::filesystem::path env_file;  // KEY=VALUE lines (core/env_file.hpp); empty: none
 };
 
 struct VassalConfig {
@@ -87,6 +88,9 @@ struct VassalConfig {
   SpoolerConfig spooler;
   StatsConfig stats;
   LogOptions log;
+  // The app's environment: env_file's variables, then [env]'s over them.
+  // Set in the master before CPython starts; never logged.
+  std::vector<std::pair<std::string, std::string>> env;
 };
 
 // One problem in a config file, positioned like a compiler diagnostic:

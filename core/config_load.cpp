@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "core/config_file.hpp"
 #include "core/config_reader.hpp"
+#include "core/env_file.hpp"
 #include "core/log.hpp"
 #include "core/redis_url.hpp"
 
@@ -19,8 +20,8 @@ using config_detail::Diagnostics;
 using config_detail::TableReader;
 namespace fs = std::filesystem;
 
-const std::vector<std::string_view> kSections{"vassal", "app",   "mount", "server",
-                                              "lifetime", "spooler", "stats", "log"};
+const std::vector<std::string_view> kSections{"vassal", "app",   "mount", "server", "lifetime",
+                                              "spooler", "stats", "log",   "env"};
 
 fs::path resolve(const fs::path& base, const std::string& p) {
   if (p.empty()) return {};
@@ -103,13 +104,62 @@ const toml::table* section(Diagnostics& diag, const toml::table& root, std::stri
   return nullptr;
 }
 
+void set_env(VassalConfig& c, std::string name, std::string value) {
+  for (auto& [n, v] : c.env)
+    if (n == name) {
+      v = std::move(value);
+      return;
+    }
+  c.env.emplace_back(std::move(name), std::move(value));
+}
+
+// env_file's variables first; [env]'s (read_env) go over them.
+void read_env_file(Diagnostics& diag, const toml::node& where, VassalConfig& c, const std::string& name) {
+  c.vassal.env_file = resolve(c.file.parent_path(), name);
+  auto text = read_config_file(c.vassal.env_file);
+  if (!text) {
+    diag.add(where.source(), "[vassal] env_file", c.vassal.env_file.string() + ": " + text.error().message);
+    return;
+  }
+  auto vars = parse_env_file(*text, c.vassal.env_file.string());
+  if (!vars) {
+    for (const ConfigIssue& issue : vars.error()) diag.add(issue);
+    return;
+  }
+  for (auto& [n, v] : *vars) set_env(c, std::move(n), std::move(v));
+}
+
 void read_vassal(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   TableReader r(diag, section(diag, root, "vassal"), "[vassal]");
   r.string("name", c.vassal.name);
   r.string_or_int("uid", c.vassal.uid);
   r.string_or_int("gid", c.vassal.gid);
+  std::string env_file;
+  r.string("env_file", env_file);
   r.finish();
   if (c.vassal.name.empty()) c.vassal.name = c.file.stem().string();
+  if (!env_file.empty()) read_env_file(diag, *root["vassal"]["env_file"].node(), c, env_file);
+}
+
+void read_env(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
+  const toml::table* t = section(diag, root, "env");
+  if (!t) return;
+  for (auto&& [k, v] : *t) {
+    std::string name(k.str());
+    std::string key = "[env] " + name;
+    if (!is_env_name(name)) {
+      diag.add(k.source(), key, "not a variable name (letters, digits and _, not starting with a digit)");
+    } else if (is_reserved_env_name(name)) {
+      diag.add(k.source(), key, kReservedEnvName);
+    } else if (!v.is_string()) {
+      diag.add(v.source(), key, "expected a string, got " + std::string(config_detail::type_name(v.type())) +
+                                    " (quote it: environment values are strings)");
+    } else if (v.as_string()->get().size() > kMaxConfigString) {
+      diag.add(v.source(), key, "longer than " + std::to_string(kMaxConfigString) + " bytes");
+    } else {
+      set_env(c, name, v.as_string()->get());
+    }
+  }
 }
 
 void read_app(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
@@ -320,6 +370,7 @@ ConfigResult parse_vassal_config(std::string_view text, const fs::path& file) {
   read_spooler(diag, root, c);
   read_stats(diag, root, c);
   read_log(diag, root, c);
+  read_env(diag, root, c);
   for (auto&& [k, v] : root) {
     if (std::find(kSections.begin(), kSections.end(), k.str()) != kSections.end()) continue;
     std::string message = v.is_table() ? "unknown section" : "unknown key outside any section";

@@ -15,9 +15,12 @@ bool earlier(const Diagnostics::Found& a, const Diagnostics::Found& b) {
 }  // namespace
 
 void Diagnostics::add(const toml::source_region& where, std::string key, std::string message) {
-  Found found{ConfigIssue{file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
-                          std::move(key), std::move(message)},
-              found_++};
+  add(ConfigIssue{file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column), std::move(key),
+                  std::move(message)});
+}
+
+void Diagnostics::add(ConfigIssue issue) {
+  Found found{std::move(issue), found_++};
   // Issues are found section by section, not in file order: keep the first
   // kMaxConfigIssues by position in a max-heap, the last of them on top.
   if (issues_.size() == kMaxConfigIssues) {

@@ -19,6 +19,7 @@ class Diagnostics {
   explicit Diagnostics(std::string file) : file_(std::move(file)) {}
   // Past kMaxConfigIssues only counted.
   void add(const toml::source_region& where, std::string key, std::string message);
+  void add(ConfigIssue issue);  // positioned by the caller (in another file: an env file)
   const std::string& file() const { return file_; }
   // Sorted by position, with a last line saying how many were dropped.
   std::vector<ConfigIssue> take_issues();

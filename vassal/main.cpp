@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "core/config.hpp"
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
     for (const suz::ConfigIssue& issue : config.error()) spdlog::critical("{}", issue.str());
     return suz::to_int(suz::ExitCode::kConfigInvalid);
   }
+  // The app's environment, before CPython starts: os.environ and the
+  // interpreter's own PYTHON* variables see it, and so does every worker.
+  for (const auto& [name, value] : config->env) ::setenv(name.c_str(), value.c_str(), 1);
   suz::init_logging("vassal " + config->vassal.name, config->log);
   suz::set_process_title("vassal " + config->vassal.name + ": master");
 
