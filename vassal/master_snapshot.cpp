@@ -52,6 +52,7 @@ VassalSnapshot Master::snapshot() const {
   snap.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   snap.threads = config_.server.threads;
   if (!children_) return snap;
+  snap.stopping = children_->stopping();
   snap.workers_wanted = children_->slots_wanted(Role::kWorker);
   snap.respawns = children_->respawns(Role::kWorker);
   snap.requests = children_->retired_work(Role::kWorker);

@@ -65,9 +65,19 @@ struct VassalSnapshot {
   std::array<std::uint64_t, static_cast<int>(RespawnCause::kCount)> respawns{};
   std::vector<WorkerSnapshot> workers;
   std::optional<SpoolerSnapshot> spooler;  // when the vassal runs spoolers
+  bool stopping = false;
 };
 
 std::string stats_json(const VassalSnapshot& s);
+
+// GET /health, a load balancer's readiness probe: 200 "ok" while every
+// wanted worker slot has a serving worker; 503 and why (starting, short of
+// capacity, stopping) otherwise.
+struct Readiness {
+  int status = 200;
+  std::string reason = "ok";
+};
+Readiness readiness(const VassalSnapshot& s);
 std::string stats_prometheus(const VassalSnapshot& s);
 
 }  // namespace suz

@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "vassal/stats.hpp"
 
@@ -153,6 +155,19 @@ std::string stats_prometheus(const VassalSnapshot& s) {
     out += fmt::format("suzerain_spooler_jobs{{vassal=\"{}\",spooler=\"{}\",pid=\"{}\",generation=\"{}\",state=\"{}\"}} {}\n", v,
                        p.id, p.pid, p.generation, p.state, p.requests);
   return out;
+}
+
+Readiness readiness(const VassalSnapshot& s) {
+  if (s.stopping) return {503, "stopping"};
+  std::set<int> serving;
+  for (const WorkerSnapshot& w : s.workers)
+    if (w.state == "serving") serving.insert(w.id);
+  if (static_cast<int>(serving.size()) >= s.workers_wanted) return {};
+  std::string count = std::to_string(serving.size()) + " of " + std::to_string(s.workers_wanted) + " workers serving";
+  // Before any worker served: starting; after: a worker was lost and its
+  // replacement is not serving yet.
+  bool ever = s.requests > 0 || std::any_of(s.respawns.begin(), s.respawns.end(), [](std::uint64_t n) { return n > 0; });
+  return {503, (ever ? "short of capacity: " : "starting: ") + count};
 }
 
 }  // namespace suz

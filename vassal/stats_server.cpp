@@ -68,11 +68,14 @@ void StatsServer::Client::answer() {
       out = response(405, "Method Not Allowed", "text/plain", "only GET and HEAD\n", false, "Allow: GET, HEAD\r\n");
     else if (r.path == "/")
       out = response(200, "OK", "application/json", stats_json(server->snapshot_()), head);
-    else if (r.path == "/metrics")
+    else if (r.path == "/health") {
+      Readiness ready = readiness(server->snapshot_());
+      out = response(ready.status, ready.status == 200 ? "OK" : "Service Unavailable", "text/plain", ready.reason + "\n", head);
+    } else if (r.path == "/metrics")
       out = response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", stats_prometheus(server->snapshot_()),
                      head);
     else
-      out = response(404, "Not Found", "text/plain", "try / (JSON) or /metrics (Prometheus)\n", head);
+      out = response(404, "Not Found", "text/plain", "try / (JSON), /metrics (Prometheus) or /health\n", head);
   }
   io.start(fd.get(), ev::WRITE);
   on_writable();

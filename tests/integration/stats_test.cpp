@@ -247,5 +247,60 @@ TEST(Stats, a_loopback_stats_address_is_not_warned_about) {
   EXPECT_EQ(v.process().count_lines("can be reached from other hosts"), 0);
 }
 
+// GET /health, a load balancer's readiness probe.
+std::pair<int, std::string> health_of(int port) {
+  auto r = http_get(port, "/health");
+  return r ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string());
+}
+
+template <class Pred>
+std::pair<int, std::string> health_when(int port, Pred pred) {
+  auto until = std::chrono::steady_clock::now() + 30s;
+  std::pair<int, std::string> h;
+  while (std::chrono::steady_clock::now() < until) {
+    h = health_of(port);
+    if (pred(h)) return h;
+    std::this_thread::sleep_for(20ms);
+  }
+  ADD_FAILURE() << "health never satisfied the condition; last: " << h.first << " " << h.second;
+  return h;
+}
+
+TEST(Stats, health_is_ok_while_every_worker_serves_and_503_while_stopping) {
+  VassalUnderTest v(config("127.0.0.1:0", "graceful_timeout = \"20s\"\n"), 2);
+  int port = stats_port(v);
+  ASSERT_NE(port, 0) << v.process().output();
+  EXPECT_EQ(health_when(port, [](auto& h) { return h.first == 200; }).second, "ok\n");
+  // A request in flight keeps the vassal stopping gracefully; meanwhile the
+  // probe says so, and the balancer sends no more.
+  HttpClient slow(v.http_port());
+  slow.send("GET /sleep?3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(v.process().wait_for_line("sleeping for 3", 10s)) << v.process().output();
+  ::kill(v.process().pid(), SIGTERM);
+  auto h = health_when(port, [](auto& h) { return h.first == 503; });
+  EXPECT_EQ(h.second, "stopping\n");
+}
+
+TEST(Stats, health_is_503_starting_until_the_first_workers_serve) {
+  VassalUnderTest v(R"(
+[app]
+module = "hangs_at_fork"
+chdir = "@APPS@"
+[server]
+http = ["127.0.0.1:0"]
+workers = 1
+[lifetime]
+ready_timeout = "60s"
+[stats]
+listen = "127.0.0.1:0"
+)", 0);
+  int port = stats_port(v);
+  ASSERT_NE(port, 0) << v.process().output();
+  ASSERT_TRUE(v.process().wait_for_line("worker 1 started", 30s));
+  auto h = health_of(port);
+  EXPECT_EQ(h.first, 503);
+  EXPECT_EQ(h.second, "starting: 0 of 1 workers serving\n");
+}
+
 }  // namespace
 }  // namespace suz::test
