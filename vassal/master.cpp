@@ -4,12 +4,14 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 
 #include "core/clock.hpp"
+#include "core/emperor_channel.hpp"
 #include "core/log.hpp"
 #include "core/process_title.hpp"
 #include "core/signals.hpp"
@@ -45,6 +47,15 @@ std::uint64_t rss_bytes(pid_t pid) {
 std::string where_stuck(pid_t pid) {
   std::string wchan = read_first_line("/proc/" + std::to_string(pid) + "/wchan");
   return wchan.empty() || wchan == "0" ? "running" : "blocked in " + wchan;
+}
+
+// A vassal started by systemd itself (Type=notify) says to it what it would
+// say to an emperor. Without NOTIFY_SOCKET, sd_notify does nothing; the
+// emperor never passes its own on to a master (emperor/vassal_launcher.cpp).
+void tell_systemd(std::string_view message) {
+  if (message == emperor_channel::kReady) sd_notify(0, "READY=1\nSTATUS=every worker serving");
+  else if (message == emperor_channel::kReloading) sd_notify(0, "RELOADING=1\nSTATUS=reloading");
+  else if (message == emperor_channel::kStopping) sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 }
 
 PoolRules worker_rules(const VassalConfig& c, bool listening) {
@@ -245,6 +256,7 @@ void Master::carry_out(const Actions& actions) {
         break;
       case Action::Kind::kTell:
         if (emperor_) emperor_->send(a.message);
+        else tell_systemd(a.message);
         break;
       case Action::Kind::kFinished: ev_break(EV_DEFAULT, EVBREAK_ALL); break;
     }
