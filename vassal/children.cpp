@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "core/emperor_channel.hpp"
 #include "core/signals.hpp"
@@ -43,7 +44,7 @@ Actions Children::start() {
 Actions Children::forked(Role role, int slot, Forked f, std::int64_t now_ms) {
   Actions out;
   Pool& p = pool(role);
-  Slot& s = p.slots.at(static_cast<std::size_t>(slot - 1));
+  Slot& s = slot_at(p, slot);
   ChildRecord c;
   c.pid = f.pid;
   c.role = role;
@@ -63,7 +64,7 @@ Actions Children::forked(Role role, int slot, Forked f, std::int64_t now_ms) {
 Actions Children::fork_failed(Role role, int slot) {
   Actions out;
   Pool& p = pool(role);
-  Slot& s = p.slots.at(static_cast<std::size_t>(slot - 1));
+  Slot& s = slot_at(p, slot);
   s.quick_deaths++;
   respawn_after_death(p, s, out);
   return out;
@@ -142,7 +143,7 @@ Actions Children::deadline(const DeadlineKey& key) {
   }
   if (key.which == Deadline::kRespawn) {
     Pool& p = pool(key.role);
-    Slot& s = p.slots.at(static_cast<std::size_t>(key.slot - 1));
+    Slot& s = slot_at(p, key.slot);
     if (!stopping_ && !s.removed) spawn(p, s, out);
     return out;
   }
@@ -297,10 +298,9 @@ std::string_view Children::state_name(const ChildRecord& c) const {
 
 // ---- the rules' steps ----
 
-ChildRecord* Children::child(pid_t pid) {
-  auto it = children_.find(pid);
-  return it == children_.end() ? nullptr : &it->second;
-}
+ChildRecord* Children::child(pid_t pid) { return const_cast<ChildRecord*>(std::as_const(*this).find(pid)); }
+
+Children::Slot& Children::slot_at(Pool& p, int id) { return p.slots.at(static_cast<std::size_t>(id - 1)); }
 
 Children::Slot* Children::slot_of(const ChildRecord& c) {
   auto& slots = pool(c.role).slots;

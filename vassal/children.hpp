@@ -210,6 +210,7 @@ class Children {
   Pool& pool(Role role) { return pools_[static_cast<int>(role)]; }
   const Pool& pool(Role role) const { return pools_[static_cast<int>(role)]; }
   Slot* slot_of(const ChildRecord& c);
+  static Slot& slot_at(Pool& p, int id);  // ids are 1-based
   std::string slot_name(const Pool& p, const Slot& s) const { return p.rules.name + " " + std::to_string(s.id); }
   ChildRecord* child(pid_t pid);
 

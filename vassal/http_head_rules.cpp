@@ -17,13 +17,6 @@ int hex(char c) {
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 
@@ -76,7 +69,7 @@ bool split_target(std::string_view target, std::string_view method, std::string&
 
 void trim_field_values(Request& r) {
   for (auto& [name, value] : r.headers) {
-    std::string_view t = trimmed(value);
+    std::string_view t = ows_trimmed(value);
     if (t.size() != value.size()) value = std::string(t);
   }
 }
@@ -104,11 +97,10 @@ HeadProblem check_framing(const Request& r) {
   if (r.http_minor == 0) return {400, "Transfer-Encoding on an HTTP/1.0 request"};
   if (content_length) return {400, "both Content-Length and Transfer-Encoding"};
   std::vector<std::string_view> tokens;
-  for (std::string_view rest(codings); !rest.empty();) {
-    std::size_t comma = rest.find(',');
-    if (std::string_view token = trimmed(rest.substr(0, comma)); !token.empty()) tokens.push_back(token);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-  }
+  for_each_list_element(codings, [&](std::string_view token) {
+    tokens.push_back(token);
+    return false;
+  });
   // RFC 9112 6.1: chunked must come last; other codings are not implemented here.
   if (tokens.empty() || !iequals(tokens.back(), "chunked") || !r.chunked)
     return {400, "Transfer-Encoding does not end in chunked: " + codings};

@@ -31,7 +31,6 @@ void HttpRequestParser::reset() {
   llhttp_init(&parser_, HTTP_REQUEST, &settings());  // strict: no llhttp_set_lenient_* ever
   parser_.data = this;
   request_ = Request{};
-  url_.clear();
   request_line_.clear();
   request_line_done_ = false;
   method_unknown_ = false;
@@ -77,7 +76,7 @@ void HttpRequestParser::keep_request_line(const char* data, std::size_t len) {
 int HttpRequestParser::on_url(llhttp_t* p, const char* at, std::size_t len) {
   auto& s = self(p);
   if (!s.count_header_bytes(len)) return s.fail(414, "request target too long");
-  s.url_.append(at, len);
+  s.request_.target.append(at, len);
   return 0;
 }
 
@@ -137,13 +136,12 @@ bool HttpRequestParser::finish_head() {
   r.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   r.http_minor = parser_.http_minor;
   r.protocol = parser_.http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
-  r.target = url_;
   r.head = parser_.method == HTTP_HEAD;
   r.chunked = (parser_.flags & F_CHUNKED) != 0;
   if (!r.chunked && (parser_.flags & F_CONTENT_LENGTH)) r.content_length = parser_.content_length;
   trim_field_values(r);
   r.keep_alive = wants_keep_alive(r);
-  if (!split_target(url_, r.method, r.path, r.query))
+  if (!split_target(r.target, r.method, r.path, r.query))
     return fail(400, "malformed request target") == 0;
   if (std::string why = path_problem(r.path); !why.empty()) return fail(400, why) == 0;
   for (HeadProblem bad : {check_singletons(r), check_framing(r), check_expect(r)})

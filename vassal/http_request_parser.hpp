@@ -75,7 +75,6 @@ class HttpRequestParser {
   HttpLimits limits_;
   llhttp_t parser_;
   Request request_;
-  std::string url_;
   // The request line's bytes up to its LF: llhttp 8.1 also takes RTSP/ and
   // ICE/ versions, and a bare LF ending that line.
   std::string request_line_;

@@ -10,17 +10,7 @@
 namespace suz {
 
 bool contains_token(std::string_view value, std::string_view token) {
-  std::size_t pos = 0;
-  while (pos <= value.size()) {
-    std::size_t comma = value.find(',', pos);
-    std::string_view part = value.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
-    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
-    if (iequals(part, token)) return true;
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return false;
+  return for_each_list_element(value, [&](std::string_view element) { return iequals(element, token); });
 }
 
 bool is_hop_by_hop(std::string_view name) {
