@@ -72,6 +72,13 @@ Result<AddressSet> AddressSet::parse(const std::vector<std::string>& entries) {
   return set;
 }
 
+AddressSet AddressSet::loopback_and_unix() {
+  auto set = parse({"127.0.0.0/8", "::1", "unix"});
+  return std::move(*set);
+}
+
+bool AddressSet::is_address(std::string_view text) { return as_ipv6(text).has_value(); }
+
 bool AddressSet::contains(std::string_view address) const {
   if (address.empty()) return unix_;
   auto bytes = as_ipv6(address);

@@ -17,6 +17,10 @@ class AddressSet {
   // "127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8", "unix". The error names
   // the entry and what is wrong with it.
   static Result<AddressSet> parse(const std::vector<std::string>& entries);
+  // 127.0.0.0/8, ::1 and unix: the peers a front end on this host has.
+  static AddressSet loopback_and_unix();
+  // Whether text is an IPv4 or IPv6 address (no port, no brackets).
+  static bool is_address(std::string_view text);
 
   // address as accept() reported it ("10.1.2.3", "::1", "::ffff:10.1.2.3");
   // "" for a peer on a unix socket. An address that does not parse is not in.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/address_set.hpp"
 #include "core/listen_address.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
@@ -44,6 +45,12 @@ struct ServerConfig {
   Duration header_timeout = std::chrono::seconds(10);    // first byte to complete head
   Duration keepalive_timeout = std::chrono::seconds(5);  // idle between requests; 0 = no keep-alive
   Duration io_timeout = std::chrono::seconds(30);        // inactivity while reading a body or writing
+  // Peers whose X-Forwarded-* and Forwarded headers are believed (none by
+  // default); from every other peer they are removed (vassal/forwarded.hpp).
+  AddressSet forwarded_allow_ips;
+  bool forwarded_host = false;  // HTTP_HOST follows X-Forwarded-Host / Forwarded host=
+  // Peers served on the uwsgi listeners, whose CGI variables are taken as sent.
+  AddressSet uwsgi_allow_ips = AddressSet::loopback_and_unix();
 };
 
 struct LifetimeConfig {

@@ -206,6 +206,16 @@ void read_mounts(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   }
 }
 
+void read_addresses(TableReader& r, std::string_view key, AddressSet& out) {
+  bool present = r.has(key);
+  std::vector<std::string> entries;
+  r.string_list(key, entries);  // known to finish() even when absent
+  if (!present) return;
+  auto set = AddressSet::parse(entries);
+  if (set) out = std::move(*set);
+  else r.error(key, set.error());
+}
+
 void read_server(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   const fs::path dir = c.file.parent_path();
   TableReader r(diag, section(diag, root, "server"), "[server]");
@@ -220,6 +230,9 @@ void read_server(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   r.duration("header_timeout", c.server.header_timeout);
   r.duration("keepalive_timeout", c.server.keepalive_timeout);
   r.duration("io_timeout", c.server.io_timeout);
+  read_addresses(r, "forwarded_allow_ips", c.server.forwarded_allow_ips);
+  r.boolean("forwarded_host", c.server.forwarded_host);
+  read_addresses(r, "uwsgi_allow_ips", c.server.uwsgi_allow_ips);
   r.finish();
   if (c.server.max_header_size < 1024 || c.server.max_header_size > 1024 * 1024)
     r.error("max_header_size", "must be from 1KB to 1MB, got " + format_size(c.server.max_header_size));

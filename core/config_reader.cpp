@@ -140,6 +140,13 @@ void TableReader::string(std::string_view key, std::string& out) {
   }
 }
 
+void TableReader::boolean(std::string_view key, bool& out) {
+  const toml::node* node = take(key);
+  if (!node) return;
+  if (auto v = node->as_boolean()) out = v->get();
+  else wrong_type(key, *node, "true or false");
+}
+
 void TableReader::integer(std::string_view key, int& out, int min, int max) {
   const toml::node* node = take(key);
   if (!node) return;

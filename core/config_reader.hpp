@@ -48,6 +48,7 @@ class TableReader {
   void duration(std::string_view key, Duration& out);          // "2s" or integer seconds
   void size(std::string_view key, std::uint64_t& out);         // "512MB" or integer bytes
   void string_or_int(std::string_view key, std::string& out);  // uid = "www-data" or 33
+  void boolean(std::string_view key, bool& out);
   // An array of strings; a single string is taken as a one-element list.
   void string_list(std::string_view key, std::vector<std::string>& out);
 

@@ -17,11 +17,12 @@ ExitCode run_worker(const ChildContext& child, const std::vector<Listener>& list
   options.threads = config.server.threads;
   options.graceful_timeout = config.lifetime.graceful_timeout;
   options.max_connections = config.server.max_connections;
-  options.limits.http.max_header_size = config.server.max_header_size;
-  options.limits.http.max_body_size = config.server.max_body_size;
-  options.limits.header_timeout = config.server.header_timeout;
-  options.limits.keepalive_timeout = config.server.keepalive_timeout;
-  options.limits.io_timeout = config.server.io_timeout;
+  options.rules.http.max_header_size = config.server.max_header_size;
+  options.rules.http.max_body_size = config.server.max_body_size;
+  options.rules.header_timeout = config.server.header_timeout;
+  options.rules.keepalive_timeout = config.server.keepalive_timeout;
+  options.rules.io_timeout = config.server.io_timeout;
+  options.rules.proxies = {config.server.forwarded_allow_ips, config.server.forwarded_host, config.server.uwsgi_allow_ips};
   if (config.lifetime.max_requests) options.max_requests = jittered(config.lifetime.max_requests);
   options.scoreboard = &child.scoreboard;
   options.record = child.record;

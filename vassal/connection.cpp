@@ -26,16 +26,16 @@ constexpr std::uint64_t kMaxDrain = 1 << 20;
 
 }  // namespace
 
-Connection::Connection(Fd fd, Protocol protocol, const ServerLimits& limits, Peer peer,
+Connection::Connection(Fd fd, Protocol protocol, const ServerRules& rules, Peer peer,
                        const std::atomic<bool>& retiring)
     : fd_(std::move(fd)),
       protocol_(protocol),
-      limits_(limits),
+      rules_(rules),
       peer_(std::move(peer)),
       retiring_(retiring),
-      buf_(new char[std::max(kMinBuffer, limits.http.max_header_size + 4096)]),
-      buf_size_(std::max(kMinBuffer, limits.http.max_header_size + 4096)),
-      parser_(limits.http) {}
+      buf_(new char[std::max(kMinBuffer, rules.http.max_header_size + 4096)]),
+      buf_size_(std::max(kMinBuffer, rules.http.max_header_size + 4096)),
+      parser_(rules.http) {}
 
 std::string Connection::describe() const {
   std::string out = peer_.remote_addr + ":" + peer_.remote_port;
@@ -79,6 +79,11 @@ Connection::Head Connection::parse_http_head() {
       request_->remote_port = peer_.remote_port;
       request_->server_name = peer_.local_addr;
       request_->server_port = peer_.local_port;
+      if (std::string why = resolve_forwarded(*request_, rules_.proxies); !why.empty()) {
+        error_status_ = 400;
+        error_reason_ = why;
+        return Head::kError;
+      }
       return Head::kReady;
     case HttpRequestParser::Stop::kError:
       error_status_ = parser_.error_status();
@@ -100,6 +105,11 @@ Connection::Head Connection::parse_uwsgi_head() {
   if (have < kUwsgiHeaderSize) return Head::kNeedMore;
   std::size_t size = uwsgi_packet_size(buf_.get() + start_);
   if (have < size) return Head::kNeedMore;
+  if (!rules_.proxies.uwsgi_allow.contains(peer_.remote_addr)) {
+    error_status_ = 403;
+    error_reason_ = "uwsgi request from " + peer_.remote_addr + ", not in [server] uwsgi_allow_ips";
+    return Head::kError;
+  }
   uwsgi_request_ = Request{};
   std::string problem = parse_uwsgi_packet(buf_.get() + start_, size, uwsgi_request_);
   start_ += size;
@@ -425,13 +435,13 @@ void Connection::send_simple(int status, std::string_view reason, bool close) {
 
 void Connection::wait(short events, const char* doing) {
   pollfd p{fd_.get(), events, 0};
-  int timeout = static_cast<int>(limits_.io_timeout.count());
+  int timeout = static_cast<int>(rules_.io_timeout.count());
   for (;;) {
     int rc = ::poll(&p, 1, timeout > 0 ? timeout : -1);
     if (rc > 0) return;
     if (rc < 0 && errno == EINTR) continue;
     client_gone_ = true;
-    throw ClientError(std::string("timed out ") + doing + " after " + format_duration(limits_.io_timeout));
+    throw ClientError(std::string("timed out ") + doing + " after " + format_duration(rules_.io_timeout));
   }
 }
 

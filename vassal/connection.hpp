@@ -17,14 +17,16 @@
 #include "core/fd.hpp"
 #include "core/units.hpp"
 #include "vassal/app.hpp"
+#include "vassal/forwarded.hpp"
 #include "vassal/http_request_parser.hpp"
 
 namespace suz {
 
 enum class Protocol { kHttp, kUwsgi };
 
-struct ServerLimits {
+struct ServerRules {
   HttpLimits http;
+  ProxyTrust proxies;
   Duration header_timeout = std::chrono::seconds(10);
   Duration keepalive_timeout = std::chrono::seconds(5);
   Duration io_timeout = std::chrono::seconds(30);
@@ -38,7 +40,7 @@ class Connection final : public BodyReader, public ResponseWriter {
  public:
   // fd: a non-blocking accepted socket. retiring: set when the worker is
   // stopping, so responses announce Connection: close.
-  Connection(Fd fd, Protocol protocol, const ServerLimits& limits, Peer peer,
+  Connection(Fd fd, Protocol protocol, const ServerRules& rules, Peer peer,
              const std::atomic<bool>& retiring);
 
   enum class Head { kNeedMore, kReady, kClosed, kError };
@@ -47,6 +49,7 @@ class Connection final : public BodyReader, public ResponseWriter {
   Head read_head(bool read_socket = true);
   // Answers a malformed request with its status and "Connection: close".
   void send_error();
+  const std::string& error_reason() const { return error_reason_; }
   // True when part of a next request is already buffered (pipelining) or
   // half-received; an idle connection has none.
   bool has_buffered_bytes() const { return start_ < end_; }
@@ -95,7 +98,7 @@ class Connection final : public BodyReader, public ResponseWriter {
 
   Fd fd_;
   Protocol protocol_;
-  const ServerLimits& limits_;
+  const ServerRules& rules_;
   Peer peer_;
   const std::atomic<bool>& retiring_;
 

@@ -166,7 +166,7 @@ void Worker::accept_from(const Listener& listener) {
 
     if (static_cast<std::size_t>(fd) >= clients_.size()) clients_.resize(static_cast<std::size_t>(fd) + 64);
     auto c = std::make_unique<Client>(this, loop_);
-    c->conn = std::make_unique<Connection>(std::move(client), listener.protocol, options_.limits, std::move(p), retiring_);
+    c->conn = std::make_unique<Connection>(std::move(client), listener.protocol, options_.rules, std::move(p), retiring_);
     c->io.set(fd, ev::READ);
     Client* raw = c.get();
     clients_[static_cast<std::size_t>(fd)] = std::move(c);
@@ -179,7 +179,7 @@ void Worker::accept_from(const Listener& listener) {
 
 void Worker::park(Client* c) {
   c->timing_head = c->conn->mid_head();
-  Duration timeout = c->timing_head ? options_.limits.header_timeout : options_.limits.keepalive_timeout;
+  Duration timeout = c->timing_head ? options_.rules.header_timeout : options_.rules.keepalive_timeout;
   c->io.start();
   c->timer.start(to_seconds(timeout), 0.);
   if (!c->timing_head && !c->idle_at) c->idle_at = idle_.insert(idle_.end(), c);
@@ -230,7 +230,7 @@ void Worker::on_readable(Client* c) {
       }
       return;
     case Connection::Head::kError:
-      spdlog::info("{}: rejected: {}", c->conn->describe(), "malformed request");
+      spdlog::info("{}: rejected: {}", c->conn->describe(), c->conn->error_reason());
       c->conn->send_error();
       close(c);
       return;
@@ -242,7 +242,7 @@ void Worker::on_readable(Client* c) {
 
 void Worker::on_timeout(Client* c) {
   if (c->timing_head) spdlog::info("{}: request head not complete within {}, closing", c->conn->describe(),
-                                   format_duration(options_.limits.header_timeout));
+                                   format_duration(options_.rules.header_timeout));
   close(c);
 }
 
@@ -296,7 +296,7 @@ void Worker::dispatch(Client* c) {
 }
 
 void Worker::after_serve(Client* c, bool keep) {
-  if (!keep || options_.limits.keepalive_timeout.count() == 0) {
+  if (!keep || options_.rules.keepalive_timeout.count() == 0) {
     close(c);
     return;
   }

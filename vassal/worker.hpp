@@ -34,7 +34,7 @@ struct WorkerOptions {
   int threads = 1;
   int max_connections = 1000;
   Duration graceful_timeout = std::chrono::seconds(30);
-  ServerLimits limits;
+  ServerRules rules;
   std::uint64_t max_requests = 0;  // this process's limit (jitter applied); 0: unlimited
   Scoreboard* scoreboard = nullptr;
   int record = -1;       // this process's record in the scoreboard

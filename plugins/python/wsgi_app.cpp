@@ -46,6 +46,8 @@ struct WsgiApp::Keys {
   Ref remote_port{PyUnicode_InternFromString("REMOTE_PORT")};
   Ref wsgi_version{PyUnicode_InternFromString("wsgi.version")};
   Ref wsgi_url_scheme{PyUnicode_InternFromString("wsgi.url_scheme")};
+  Ref https{PyUnicode_InternFromString("HTTPS")};
+  Ref on{PyUnicode_InternFromString("on")};
   Ref wsgi_input{PyUnicode_InternFromString("wsgi.input")};
   Ref wsgi_errors{PyUnicode_InternFromString("wsgi.errors")};
   Ref wsgi_multithread{PyUnicode_InternFromString("wsgi.multithread")};
@@ -89,6 +91,7 @@ Ref WsgiApp::environ(Exchange& ex) {
     set(e, k.server_port.get(), r.server_port);
     set(e, k.remote_addr.get(), r.remote_addr);
     set(e, k.remote_port.get(), r.remote_port);
+    if (r.url_scheme == "https") set(e, k.https.get(), k.on.get());
     if (r.content_length) set(e, k.content_length.get(), std::to_string(*r.content_length));
     std::string name;
     for (const auto& [header, value] : r.headers) {

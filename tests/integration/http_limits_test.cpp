@@ -129,22 +129,6 @@ TEST_F(HttpLimits, a_client_that_disconnects_mid_body_does_not_hurt) {
   }  // closed here
 }
 
-std::string uwsgi_packet(const std::vector<std::pair<std::string, std::string>>& vars) {
-  std::string body;
-  for (const auto& [k, v] : vars) {
-    body += static_cast<char>(k.size() & 0xff);
-    body += static_cast<char>(k.size() >> 8);
-    body += k;
-    body += static_cast<char>(v.size() & 0xff);
-    body += static_cast<char>(v.size() >> 8);
-    body += v;
-  }
-  std::string packet(4, '\0');
-  packet[1] = static_cast<char>(body.size() & 0xff);
-  packet[2] = static_cast<char>(body.size() >> 8);
-  return packet + body;
-}
-
 TEST_F(HttpLimits, the_uwsgi_protocol_carries_cgi_variables_and_the_body) {
   HttpClient c(vassal_->uwsgi_port());
   c.send(uwsgi_packet({{"REQUEST_METHOD", "POST"},

@@ -5,36 +5,15 @@
 
 #include <filesystem>
 
-#include "core/socket.hpp"
 #include "tests/support/http_client.hpp"
-#include "tests/support/spawned.hpp"
+#include "tests/support/nginx.hpp"
 #include "tests/support/vassal.hpp"
 
 namespace suz::test {
 namespace {
 
-int free_port() {
-  Fd s = listen_on(parse_listen_address("127.0.0.1:0").value());
-  return local_address(s).port;
-}
-
-bool wait_for_port(int port, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  ListenAddress a = parse_listen_address("127.0.0.1:" + std::to_string(port)).value();
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      connect_to(a);
-      return true;
-    } catch (const std::exception&) {
-      // not yet listening: nginx is still starting; try again
-      std::this_thread::yield();
-    }
-  }
-  return false;
-}
-
 TEST(Nginx, uwsgi_pass_reaches_the_app_with_its_cgi_variables_and_body) {
-  if (!std::filesystem::exists("/usr/sbin/nginx")) GTEST_SKIP() << "nginx is not installed";
+  if (!NginxUnderTest::installed()) GTEST_SKIP() << "nginx is not installed";
   VassalUnderTest v(R"(
 [app]
 module = "validated:application"
@@ -43,33 +22,13 @@ chdir = "@APPS@"
 uwsgi = ["127.0.0.1:0"]
 workers = 2
 )", 2);
-  TempDir dir;
-  int port = free_port();
-  std::string d = dir.path().string();
-  auto conf = dir.write("nginx.conf", R"(
-daemon off;
-master_process off;
-pid )" + d + R"(/nginx.pid;
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path )" + d + R"(/body;
-  uwsgi_temp_path )" + d + R"(/uwsgi;
-  proxy_temp_path )" + d + R"(/proxy;
-  fastcgi_temp_path )" + d + R"(/fastcgi;
-  scgi_temp_path )" + d + R"(/scgi;
-  server {
-    listen 127.0.0.1:)" + std::to_string(port) + R"(;
+  NginxUnderTest nginx(R"(
     location / {
       include /etc/nginx/uwsgi_params;
       uwsgi_pass 127.0.0.1:)" + std::to_string(v.uwsgi_port()) + R"(;
-    }
-  }
-}
-)");
-  Spawned nginx({"/usr/sbin/nginx", "-c", conf.string(), "-p", d});
-  ASSERT_TRUE(wait_for_port(port, 10s)) << nginx.output();
+    })");
+  int port = nginx.port();
+  ASSERT_NE(port, 0) << nginx.output();
 
   auto env = http_get(port, "/environ?q=1");
   ASSERT_TRUE(env);

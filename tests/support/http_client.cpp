@@ -151,4 +151,20 @@ bool serves(int port) {
   return r && r->status == 200;
 }
 
+std::string uwsgi_packet(const std::vector<std::pair<std::string, std::string>>& vars) {
+  std::string body;
+  for (const auto& [k, v] : vars) {
+    body += static_cast<char>(k.size() & 0xff);
+    body += static_cast<char>(k.size() >> 8);
+    body += k;
+    body += static_cast<char>(v.size() & 0xff);
+    body += static_cast<char>(v.size() >> 8);
+    body += v;
+  }
+  std::string packet(4, '\0');
+  packet[1] = static_cast<char>(body.size() & 0xff);
+  packet[2] = static_cast<char>(body.size() >> 8);
+  return packet + body;
+}
+
 }  // namespace suz::test

@@ -43,6 +43,8 @@ class HttpClient {
 // One request on a fresh connection: "GET /path" style convenience.
 std::optional<HttpResponse> http_get(int port, const std::string& path,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// A uwsgi request packet (modifier1 0) carrying these CGI variables.
+std::string uwsgi_packet(const std::vector<std::pair<std::string, std::string>>& vars);
 // GET / on a fresh connection is answered 200.
 bool serves(int port);
 

@@ -19,7 +19,8 @@ VassalUnderTest::VassalUnderTest(std::string toml, int workers, std::string name
   process_ = std::make_unique<Spawned>(std::vector<std::string>{program("vassal"), file.string()}, "", discard_stdout);
   // The first TCP listener of each protocol: its port, chosen by the kernel.
   auto port_of = [&](const std::string& protocol) {
-    if (toml.find(protocol + " = [\"127.0.0.1:") == std::string::npos) return 0;
+    if (toml.find(protocol + " = [\"127.0.0.1:") == std::string::npos && toml.find(protocol + " = [\"[::1]:") == std::string::npos)
+      return 0;
     auto m = process_->wait_for_line("listening on [^ ]*:(\\d+) \\(" + protocol + "\\)", 30s);
     return m ? std::stoi((*m)[1]) : 0;
   };
