@@ -67,6 +67,12 @@ bool split_target(std::string_view target, std::string_view method, std::string&
   return true;
 }
 
+HeadProblem check_field_names(const Request& r) {
+  for (const auto& [name, value] : r.headers)
+    if (!is_token(name)) return {400, "field name \"" + name + "\" is not a token"};
+  return {};
+}
+
 void trim_field_values(Request& r) {
   for (auto& [name, value] : r.headers) {
     std::string_view t = ows_trimmed(value);

@@ -27,6 +27,10 @@ HeadProblem check_request_line(std::string_view line);
 // percent-decoded, the query kept raw. False if it is none of those.
 bool split_target(std::string_view target, std::string_view method, std::string& path, std::string& query);
 
+// Every field name is a token: llhttp 8.1 lets "X-Name : v" and "Bad Name: v"
+// through for fields it does not know, which a proxy may read otherwise.
+HeadProblem check_field_names(const Request& r);
+
 // Leading and trailing spaces and tabs (OWS) are not part of a field value.
 void trim_field_values(Request& r);
 

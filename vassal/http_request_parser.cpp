@@ -124,6 +124,7 @@ int HttpRequestParser::on_trailer_field(const char* at, std::size_t len) {
 int HttpRequestParser::check_trailer_field() {
   if (trailer_value_seen_) return 0;
   trailer_value_seen_ = true;
+  if (!is_token(trailer_name_)) return fail(400, "trailer field name \"" + trailer_name_ + "\" is not a token");
   for (const char* forbidden : {"Content-Length", "Transfer-Encoding", "Host", "TE", "Connection", "Content-Type"})
     if (iequals(trailer_name_, forbidden)) return fail(400, "a " + trailer_name_ + " field in the trailers");
   return 0;
@@ -144,7 +145,7 @@ bool HttpRequestParser::finish_head() {
   if (!split_target(r.target, r.method, r.path, r.query))
     return fail(400, "malformed request target") == 0;
   if (std::string why = path_problem(r.path); !why.empty()) return fail(400, why) == 0;
-  for (HeadProblem bad : {check_singletons(r), check_framing(r), check_expect(r)})
+  for (HeadProblem bad : {check_field_names(r), check_singletons(r), check_framing(r), check_expect(r)})
     if (bad) return fail(bad.status, bad.why) == 0;
   std::uint64_t declared = r.content_length.value_or(0);
   if (limits_.max_body_size && declared > limits_.max_body_size)

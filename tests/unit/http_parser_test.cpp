@@ -84,6 +84,10 @@ const std::vector<Case>& cases() {
       {"a bare CR in a field line", "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", {refused(400)}},
       {"a bare CR ending the request line", "GET / HTTP/1.1\rHost: h\r\n\r\n", {refused(400)}},
       {"whitespace before a field's colon", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length : 3\r\n\r\nabc", {refused(400)}},
+      {"whitespace before the colon of any field", "GET / HTTP/1.1\r\nHost: h\r\nX-Anything : 1\r\n\r\n", {refused(400)}},
+      {"a space inside a field name", "GET / HTTP/1.1\r\nHost: h\r\nBad Name: 1\r\n\r\n", {refused(400)}},
+      {"a space inside a trailer field name", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "1\r\na\r\n0\r\nBad Name: 1\r\n\r\n", {refused(400)}},
       {"two Host fields", "GET / HTTP/1.1\r\nHost: localhost\r\nHost: evil.example.com\r\n\r\n", {refused(400)}},
       {"HTTP/1.1 with no Host", "GET / HTTP/1.1\r\nX: y\r\n\r\n", {refused(400)}},
       {"a chunk size with trailing spaces", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3  \r\nabc\r\n0\r\n\r\n", {refused(400)}},
