@@ -76,7 +76,9 @@ def uwsgi(port, workers, threads, keepalive, module="hello:application", extra=(
     socket_opt = "--http11-socket" if keepalive else "--http-socket"
     argv = ["uwsgi", "--plugin", "python3", socket_opt, "127.0.0.1:%d" % port, "--master",
             "--processes", str(workers), "--threads", str(threads), "--chdir", APPS,
-            "--module", module, "--disable-logging", "--die-on-term"]
+            "--module", module, "--die-on-term"]
+    if "--req-logger" not in extra:  # a run that asks for the request log keeps it
+        argv.append("--disable-logging")
     if threads > 1:
         argv.append("--enable-threads")
     return Server("uwsgi", argv + list(extra), port)

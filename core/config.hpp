@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/access_format.hpp"
 #include "core/address_set.hpp"
 #include "core/listen_address.hpp"
 #include "core/log.hpp"
@@ -95,6 +96,9 @@ struct VassalConfig {
   SpoolerConfig spooler;
   StatsConfig stats;
   LogOptions log;
+  // [log] access: "" (off), "stderr", "stdout" or a file (absolute after loading).
+  std::string access_log;
+  AccessFormat access_format = *AccessFormat::parse("combined");
   // The app's environment: env_file's variables, then [env]'s over them.
   // Set in the master before CPython starts; never logged.
   std::vector<std::pair<std::string, std::string>> env;

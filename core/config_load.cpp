@@ -300,11 +300,19 @@ void read_stats(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
 
 void read_log(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   TableReader r(diag, section(diag, root, "log"), "[log]");
-  std::string format = "text", file;
+  std::string format = "text", file, access, access_format = "combined";
   r.string("format", format);
   r.string("level", c.log.level);
   r.string("file", file);
+  r.string("access", access);
+  r.string("access_format", access_format);
   r.finish();
+  if (access == "stderr" || access == "stdout" || access.empty()) c.access_log = access;
+  else c.access_log = resolve(c.file.parent_path(), access).string();
+  if (auto f = AccessFormat::parse(access_format))
+    c.access_format = std::move(*f);
+  else
+    r.error("access_format", f.error());
   if (auto f = parse_log_format(format))
     c.log.format = *f;
   else

@@ -14,6 +14,8 @@
 
 namespace suz {
 
+class AccessLog;
+
 struct ChildContext {
   const VassalConfig& config;
   AppPlugin& plugin;
@@ -22,6 +24,7 @@ struct ChildContext {
   int notify_fd;  // the workers -> master pipe (WorkerMessage)
   int slot_id;
   std::string spool_owner;  // a spooler's claim area
+  AccessLog* access_log = nullptr;  // a worker's request log ([log] access)
 };
 
 // The child's whole life: a worker serves the listeners; a spooler closes

@@ -1,18 +1,14 @@
 #include "vassal/connection.hpp"
 
 #include <poll.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
-#include "vassal/ascii.hpp"
 #include "vassal/http_words.hpp"
 #include "vassal/uwsgi_packet.hpp"
 
@@ -27,12 +23,13 @@ constexpr std::uint64_t kMaxDrain = 1 << 20;
 }  // namespace
 
 Connection::Connection(Fd fd, Protocol protocol, const ServerRules& rules, Peer peer,
-                       const std::atomic<bool>& retiring)
+                       const std::atomic<bool>& retiring, ServedObserver* observer)
     : fd_(std::move(fd)),
       protocol_(protocol),
       rules_(rules),
       peer_(std::move(peer)),
       retiring_(retiring),
+      observer_(observer),
       buf_(new char[std::max(kMinBuffer, rules.http.max_header_size + 4096)]),
       buf_size_(std::max(kMinBuffer, rules.http.max_header_size + 4096)),
       parser_(rules.http) {}
@@ -64,7 +61,7 @@ Connection::Head Connection::read_head(bool read_socket) {
     }
   }
   if (start_ == end_) return Head::kNeedMore;
-  head_started_ = true;
+  if (!head_started_) begin_request();
   return protocol_ == Protocol::kHttp ? parse_http_head() : parse_uwsgi_head();
 }
 
@@ -123,13 +120,36 @@ Connection::Head Connection::parse_uwsgi_head() {
   return Head::kReady;
 }
 
+void Connection::begin_request() {
+  head_started_ = true;
+  started_ = std::chrono::steady_clock::now();
+  if (observer_) started_wall_ = std::chrono::system_clock::now();
+}
+
 void Connection::send_error() {
   if (error_status_ == 0) return;
+  bool sent = true;
   try {
     send_simple(error_status_, reason_phrase(error_status_), true);
   } catch (const ClientError&) {
-    // the client is gone already
+    sent = false;  // the client is gone already
   }
+  // The request as far as it was read.
+  Request& r = request_ ? *request_ : protocol_ == Protocol::kHttp ? parser_.request() : uwsgi_request_;
+  if (!request_) r.remote_addr = peer_.remote_addr;
+  report_served(r, error_status_, sent);
+}
+
+void Connection::time_out_head() {
+  error_status_ = 408;
+  error_reason_ = "request head not complete within " + format_duration(rules_.header_timeout);
+  send_error();
+}
+
+void Connection::report_served(Request& r, int status, bool complete) {
+  if (!observer_) return;
+  Served s{r, status, body_sent_, started_wall_, std::chrono::steady_clock::now() - started_, complete};
+  observer_->served(s);
 }
 
 // ---- the app thread's half: serving one request ----
@@ -148,10 +168,25 @@ void Connection::reset_exchange() {
   close_after_ = protocol_ == Protocol::kUwsgi || !request_->keep_alive || retiring_.load();
   aborted_ = false;
   client_gone_ = false;
+  response_complete_ = false;
 }
 
 bool Connection::serve(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts) {
   reset_exchange();
+  bool keep = exchange(plugin, thread_index, mounts);
+  // 499, as nginx logs it: the client left before any response.
+  int status = headers_sent_ ? std::atoi(status_.c_str()) : client_gone_ ? 499 : 500;
+  report_served(*request_, status, response_complete_);
+  if (keep && protocol_ == Protocol::kHttp) {
+    parser_.reset();
+    request_ = nullptr;
+    head_started_ = false;
+    if (start_ < end_) begin_request();  // pipelined: the next one has begun
+  }
+  return keep;
+}
+
+bool Connection::exchange(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts) {
   Request& r = *request_;
   const MountPoint* mount = nullptr;
   for (const MountPoint& m : mounts) {  // longest prefix first
@@ -169,21 +204,19 @@ bool Connection::serve(AppPlugin& plugin, int thread_index, const std::vector<Mo
       plugin.handle(thread_index, exchange);
     }
     if (aborted_ || client_gone_) {
-      if (client_gone_ && !headers_sent_ && parser_.error_status() == 413) send_simple(413, reason_phrase(413), true);
+      if (client_gone_ && !headers_sent_ && parser_.error_status() == 413) {
+        send_simple(413, reason_phrase(413), true);
+        response_complete_ = true;
+      }
       return false;
     }
     if (!finish_response()) return false;
+    response_complete_ = true;
     if (!drain_body()) return false;
   } catch (const ClientError&) {
     return false;
   }
-  bool keep = !close_after_;
-  if (keep && protocol_ == Protocol::kHttp) {
-    parser_.reset();
-    request_ = nullptr;
-    head_started_ = start_ < end_;
-  }
-  return keep;
+  return !close_after_;
 }
 
 std::size_t Connection::read(char* out, std::size_t max) {
@@ -253,182 +286,6 @@ bool Connection::drain_body() {
     drained += n;
     if (drained > kMaxDrain) return false;
   }
-}
-
-void Connection::start(std::string status, Headers headers) {
-  if (headers_sent_) throw std::logic_error("start_response after the headers were sent");
-  status_ = std::move(status);
-  headers_.clear();
-  content_length_.reset();
-  for (auto& [name, value] : headers) {
-    if (iequals(name, "Connection")) {
-      if (contains_token(value, "close")) close_after_ = true;
-      continue;
-    }
-    if (is_hop_by_hop(name)) continue;  // framing is the server's business
-    if (iequals(name, "Content-Length")) {
-      std::uint64_t n = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec == std::errc() && ptr == value.data() + value.size()) content_length_ = n;
-      else continue;  // an unparsable length would break framing: drop it
-    }
-    headers_.emplace_back(std::move(name), std::move(value));
-  }
-}
-
-void Connection::send_headers(std::string_view first_body) {
-  int code = std::atoi(status_.c_str());
-  no_body_ = request_->head || (code >= 100 && code < 200) || code == 204 || code == 304;
-  if (!content_length_ && !no_body_) {
-    if (protocol_ == Protocol::kHttp && request_->http_minor >= 1) chunked_ = true;
-    else close_after_ = true;  // the end of the body is the end of the connection
-  }
-  if (retiring_.load()) close_after_ = true;
-
-  std::string head;
-  head.reserve(256);
-  head += protocol_ == Protocol::kUwsgi ? request_->protocol : std::string("HTTP/1.1");
-  head += ' ';
-  head += status_;
-  head += "\r\n";
-  bool has_date = false;
-  for (const auto& [name, value] : headers_) {
-    has_date = has_date || iequals(name, "Date");
-    head += name;
-    head += ": ";
-    head += value;
-    head += "\r\n";
-  }
-  if (!has_date) head += date_header();
-  if (chunked_) head += "Transfer-Encoding: chunked\r\n";
-  if (close_after_) {
-    if (protocol_ == Protocol::kHttp) head += "Connection: close\r\n";
-  } else if (request_->http_minor == 0) {
-    head += "Connection: keep-alive\r\n";
-  }
-  head += "\r\n";
-  headers_sent_ = true;
-
-  if (first_body.empty() || no_body_) {
-    std::string_view piece = head;
-    send_all(&piece, 1, ends_connection(0));
-    return;
-  }
-  if (chunked_) {
-    char size[32];
-    int n = std::snprintf(size, sizeof size, "%zx\r\n", first_body.size());
-    std::string_view pieces[] = {head, {size, static_cast<std::size_t>(n)}, first_body, "\r\n"};
-    send_all(pieces, 4);
-  } else {
-    std::string_view pieces[] = {head, first_body};
-    send_all(pieces, 2, ends_connection(first_body.size()));
-  }
-  body_sent_ += first_body.size();
-}
-
-void Connection::write(std::string_view data, bool last) {
-  if (aborted_ || client_gone_) throw ClientError("the response was abandoned");
-  if (status_.empty()) throw std::logic_error("write before start_response");
-  if (content_length_) {
-    std::uint64_t room = *content_length_ - std::min(*content_length_, body_sent_);
-    if (data.size() > room) data = data.substr(0, room);  // never send past the declared length
-  }
-  if (!headers_sent_) {
-    if (last && !content_length_ && !request_->head) {
-      content_length_ = data.size();
-      headers_.emplace_back("Content-Length", std::to_string(data.size()));
-    }
-    send_headers(data);
-    return;
-  }
-  send_body(data);
-}
-
-void Connection::send_body(std::string_view data) {
-  if (no_body_ || data.empty()) return;
-  if (chunked_) {
-    char size[32];
-    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    std::string_view pieces[] = {{size, static_cast<std::size_t>(n)}, data, "\r\n"};
-    send_all(pieces, 3);
-  } else {
-    send_all(&data, 1, ends_connection(data.size()));
-  }
-  body_sent_ += data.size();
-}
-
-std::size_t Connection::send_file(int file, off_t offset, std::size_t count) {
-  if (aborted_ || client_gone_) throw ClientError("the response was abandoned");
-  if (!headers_sent_) send_headers();
-  if (no_body_) return 0;
-  struct stat st {};
-  if (::fstat(file, &st) < 0 || offset >= st.st_size) return 0;
-  count = std::min<std::uint64_t>(count, static_cast<std::uint64_t>(st.st_size - offset));
-  if (content_length_) count = std::min<std::uint64_t>(count, *content_length_ - std::min(*content_length_, body_sent_));
-  if (count == 0) return 0;
-  if (chunked_) {
-    char size[32];
-    int n = std::snprintf(size, sizeof size, "%zx\r\n", count);
-    std::string_view piece(size, static_cast<std::size_t>(n));
-    send_all(&piece, 1);
-  }
-  std::size_t left = count;
-  while (left > 0) {
-    ssize_t n = ::sendfile(fd_.get(), file, &offset, left);
-    if (n > 0) {
-      left -= static_cast<std::size_t>(n);
-    } else if (n == 0) {
-      break;  // the file shrank under us
-    } else if (errno == EAGAIN) {
-      wait(POLLOUT, "sending a file");
-    } else if (errno != EINTR) {
-      client_gone_ = true;
-      throw ClientError(std::string("sendfile: ") + std::strerror(errno));
-    }
-  }
-  if (left > 0) {  // framing promised more than the file had
-    aborted_ = true;
-    throw ClientError("file shorter than announced");
-  }
-  if (chunked_) {
-    std::string_view crlf = "\r\n";
-    send_all(&crlf, 1);
-  }
-  body_sent_ += count;
-  return count;
-}
-
-bool Connection::finish_response() {
-  if (!headers_sent_) {
-    if (status_.empty()) return false;  // the app produced nothing at all (already logged)
-    if (!content_length_ && !request_->head) {
-      content_length_ = 0;
-      headers_.emplace_back("Content-Length", "0");
-    }
-    send_headers();
-  }
-  if (chunked_) {
-    std::string_view last = "0\r\n\r\n";
-    send_all(&last, 1, close_after_ && body_done_);
-  }
-  if (content_length_ && !no_body_ && body_sent_ < *content_length_) return false;  // short body: close
-  return true;
-}
-
-void Connection::send_simple(int status, std::string_view reason, bool close) {
-  std::string body = std::string(reason) + "\n";
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-                     "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  head += date_header();
-  if (close || (request_ && !request_->keep_alive)) {
-    head += "Connection: close\r\n";
-    close_after_ = true;
-  }
-  head += "\r\n";
-  std::string_view pieces[] = {head, body};
-  send_all(pieces, 2, close_after_ && body_done_);
-  headers_sent_ = true;
-  status_ = std::to_string(status);
 }
 
 // ---- blocking I/O with timeouts ----

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "vassal/app.hpp"
 #include "vassal/forwarded.hpp"
 #include "vassal/http_request_parser.hpp"
+#include "vassal/served.hpp"
 
 namespace suz {
 
@@ -39,9 +41,10 @@ struct Peer {
 class Connection final : public BodyReader, public ResponseWriter {
  public:
   // fd: a non-blocking accepted socket. retiring: set when the worker is
-  // stopping, so responses announce Connection: close.
+  // stopping, so responses announce Connection: close. observer (may be
+  // null) hears of every exchange, the server's own answers included.
   Connection(Fd fd, Protocol protocol, const ServerRules& rules, Peer peer,
-             const std::atomic<bool>& retiring);
+             const std::atomic<bool>& retiring, ServedObserver* observer = nullptr);
 
   enum class Head { kNeedMore, kReady, kClosed, kError };
   // I/O thread. Reads what the socket has without blocking (read_socket) and
@@ -49,6 +52,8 @@ class Connection final : public BodyReader, public ResponseWriter {
   Head read_head(bool read_socket = true);
   // Answers a malformed request with its status and "Connection: close".
   void send_error();
+  // The head did not complete within header_timeout: 408, and closed.
+  void time_out_head();
   const std::string& error_reason() const { return error_reason_; }
   // True when part of a next request is already buffered (pipelining) or
   // half-received; an idle connection has none.
@@ -78,6 +83,9 @@ class Connection final : public BodyReader, public ResponseWriter {
   Head parse_http_head();
   Head parse_uwsgi_head();
   void reset_exchange();
+  bool exchange(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts);
+  void begin_request();
+  void report_served(Request& r, int status, bool complete);
   void send_simple(int status, std::string_view reason, bool close);
   void send_headers(std::string_view first_body = {});
   void send_body(std::string_view data);
@@ -101,6 +109,7 @@ class Connection final : public BodyReader, public ResponseWriter {
   const ServerRules& rules_;
   Peer peer_;
   const std::atomic<bool>& retiring_;
+  ServedObserver* observer_;
 
   // Not value-initialised: zeroing 64 KiB per accepted connection showed up
   // in one-request-per-connection benchmarks.
@@ -110,6 +119,8 @@ class Connection final : public BodyReader, public ResponseWriter {
   HttpRequestParser parser_;
   Request uwsgi_request_;
   bool head_started_ = false;
+  std::chrono::steady_clock::time_point started_{};  // the request's first byte
+  std::chrono::system_clock::time_point started_wall_{};
   int error_status_ = 0;
   std::string error_reason_;
 
@@ -129,6 +140,7 @@ class Connection final : public BodyReader, public ResponseWriter {
   bool close_after_ = false;
   bool aborted_ = false;
   bool client_gone_ = false;
+  bool response_complete_ = false;  // its last byte was sent
 };
 
 }  // namespace suz

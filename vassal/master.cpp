@@ -99,6 +99,8 @@ ExitCode Master::run() {
   // Sockets are bound (ports below 1024 need root); the app is not loaded
   // yet: now is when a vassal started as root becomes its user.
   if (!become_configured_user()) return ExitCode::kBootError;
+  // As that user, so that USR1 can reopen it.
+  if (!open_access_log()) return ExitCode::kBootError;
   // The app, once, in the master; its fork hooks after logging's.
   if (ExitCode loaded = load_app(); loaded != ExitCode::kOk) return loaded;
   // The spool, when this vassal runs spoolers: what earlier runs abandoned goes back to the queue.
@@ -166,6 +168,7 @@ void Master::on_signal(ev::sig& w, int) {
 
 void Master::reopen_logs() {
   reopen_log();
+  if (access_log_) access_log_->reopen();  // for workers forked from now on
   spdlog::info("log reopened ({})", signal_name(kReopenLogsSignal));
   for (const auto& [pid, c] : children_->children()) ::kill(pid, kReopenLogsSignal);
 }
@@ -174,6 +177,7 @@ void Master::on_child(ev::child& w, int) {
   const ChildRecord* c = children_->find(w.rpid);
   if (!c) return;  // not ours (a process the app forked and orphaned)
   std::uint64_t done = scoreboard_->process(c->record).requests.load();
+  retired_traffic_.add(scoreboard_->process(c->record).traffic);
   scoreboard_->release(c->record);
   if (spool_ && !c->spool_owner.empty())
     spool_->spooler_died(c->name, c->spool_owner,
@@ -288,7 +292,7 @@ void Master::spawn(Role role, int slot, int generation) {
       set_process_label(label);
       set_process_title(label);
       try {
-        ChildContext child{config_, plugin_, *scoreboard_, record, events_.write.get(), slot, owner};
+        ChildContext child{config_, plugin_, *scoreboard_, record, events_.write.get(), slot, owner, access_log_.get()};
         return run_child(role, child, listeners_);
       } catch (const AppLoadError& e) {
         spdlog::critical("cannot load the app: {}", e.what());

@@ -23,6 +23,7 @@
 #include "core/fork.hpp"
 #include "core/inherited_sockets.hpp"
 #include "vassal/app.hpp"
+#include "vassal/access_log.hpp"
 #include "vassal/children.hpp"
 #include "vassal/deadline_timers.hpp"
 #include "vassal/emperor_link.hpp"
@@ -55,6 +56,7 @@ class Master {
   bool become_configured_user();  // [vassal] uid/gid, when started as root
   ExitCode load_app();
   bool open_spool();
+  bool open_access_log();          // [log] access, inherited by every worker
   void create_scoreboard();
   void watch();
 
@@ -78,8 +80,10 @@ class Master {
   InheritedSockets inherited_;  // from the emperor, until bind_listeners takes them
   std::vector<Listener> listeners_;
   std::unique_ptr<Scoreboard> scoreboard_;
+  RequestTotals retired_traffic_;  // what exited workers counted, so counters never go down
   Pipe events_;  // workers -> master (WorkerMessage)
   std::unique_ptr<SpoolUpkeep> spool_;  // when the vassal runs spoolers
+  std::unique_ptr<AccessLog> access_log_;  // [log] access; workers write it, the master only opens it
   std::unique_ptr<StatsServer> stats_;
   std::unique_ptr<EmperorLink> emperor_;  // when started by an emperor
   std::unique_ptr<Children> children_;    // from create_scoreboard() on

@@ -124,6 +124,17 @@ bool Master::become_configured_user() {
   return true;
 }
 
+bool Master::open_access_log() {
+  if (config_.access_log.empty() || listeners_.empty()) return true;
+  auto log = AccessLog::open(config_.access_log, config_.access_format);
+  if (!log) {
+    spdlog::critical("[log] access: {}", log.error());
+    return false;
+  }
+  access_log_ = std::move(*log);
+  return true;
+}
+
 ExitCode Master::load_app() {
   try {
     plugin_.load_in_master();

@@ -57,6 +57,9 @@ VassalSnapshot Master::snapshot() const {
   snap.respawns = children_->respawns(Role::kWorker);
   snap.requests = children_->retired_work(Role::kWorker);
   snap.workers = children_of(Role::kWorker, *children_, *scoreboard_, deadlines_, snap.requests);
+  snap.traffic = retired_traffic_;
+  for (const auto& [pid, c] : children_->children())
+    if (c.role == Role::kWorker) snap.traffic.add(scoreboard_->process(c.record).traffic);
   if (spool_) {
     SpoolerSnapshot sp;
     sp.dir = spool_->queue().where();

@@ -45,6 +45,8 @@ int Scoreboard::claim(int slot, int generation) {
     p.born_ms = monotonic_ms();
     p.requests = 0;
     p.heartbeat_ms = p.born_ms;
+    p.traffic.~RequestCounters();
+    new (&p.traffic) RequestCounters();
     for (int t = 0; t < threads_; ++t) {
       thread(i, t).request_started_ms = 0;
       thread(i, t).request[0] = '\0';

@@ -16,9 +16,9 @@
 
 #include "core/clock.hpp"  // monotonic_ms: comparable across the master and workers
 #include "core/shared_memory.hpp"
+#include "vassal/request_metrics.hpp"
 
 namespace suz {
-
 
 enum class WorkerState : std::int32_t { kFree = 0, kStarting, kReady, kRetiring };
 
@@ -39,6 +39,7 @@ struct ProcessRecord {
   std::int64_t born_ms = 0;
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::int64_t> heartbeat_ms{0};
+  RequestCounters traffic;  // a worker's latencies and statuses
 };
 
 class Scoreboard {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vassal/request_metrics.hpp"
+
 namespace suz {
 
 // Why a worker was replaced. Counted per vassal; a counter never goes down.
@@ -64,6 +66,7 @@ struct VassalSnapshot {
   std::uint64_t requests = 0;  // every worker this master had, retired ones too
   std::array<std::uint64_t, static_cast<int>(RespawnCause::kCount)> respawns{};
   std::vector<WorkerSnapshot> workers;
+  RequestTotals traffic;  // latencies and statuses, retired workers too
   std::optional<SpoolerSnapshot> spooler;  // when the vassal runs spoolers
   bool stopping = false;
 };

@@ -71,6 +71,22 @@ json spooler_json(const SpoolerSnapshot& s) {
           {"processes", processes}};
 }
 
+json traffic_json(const RequestTotals& t) {
+  json buckets = json::array();
+  std::uint64_t below = 0;
+  for (std::size_t i = 0; i < t.buckets.size(); ++i) {
+    below += t.buckets[i];
+    json le = i < kDurationBuckets.size() ? json(kDurationBuckets[i]) : json("+Inf");
+    buckets.push_back({{"le", le}, {"count", below}});
+  }
+  json responses = json::object();
+  for (std::size_t i = 0; i < t.responses.size(); ++i)
+    if (t.responses[i]) responses[std::to_string(kFirstStatus + static_cast<int>(i))] = t.responses[i];
+  return {{"responses", responses},
+          {"request_duration_seconds",
+           {{"count", t.count()}, {"sum", static_cast<double>(t.duration_ns) / 1e9}, {"buckets", buckets}}}};
+}
+
 }  // namespace
 
 std::string stats_json(const VassalSnapshot& s) {
@@ -98,6 +114,9 @@ std::string stats_json(const VassalSnapshot& s) {
               {"requests", s.requests},
               {"respawns", respawns_json(s.respawns)},
               {"workers", workers}};
+  json traffic = traffic_json(s.traffic);
+  doc["responses"] = traffic["responses"];
+  doc["request_duration_seconds"] = traffic["request_duration_seconds"];
   if (s.spooler) doc["spooler"] = spooler_json(*s.spooler);
   // Replace, not throw, on bytes a request line may carry that are not UTF-8.
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
@@ -111,6 +130,22 @@ std::string stats_prometheus(const VassalSnapshot& s) {
   };
   metric("suzerain_requests_total", "counter", "Requests served by every worker of this vassal, retired ones too.");
   out += fmt::format("suzerain_requests_total{{vassal=\"{}\"}} {}\n", v, s.requests);
+  metric("suzerain_request_duration_seconds", "histogram",
+         "Time from a request's first byte to its response's last byte sent, every worker of this vassal.");
+  std::uint64_t below = 0;
+  for (std::size_t i = 0; i < s.traffic.buckets.size(); ++i) {
+    below += s.traffic.buckets[i];
+    std::string le = i < kDurationBuckets.size() ? fmt::format("{}", kDurationBuckets[i]) : "+Inf";
+    out += fmt::format("suzerain_request_duration_seconds_bucket{{vassal=\"{}\",le=\"{}\"}} {}\n", v, le, below);
+  }
+  out += fmt::format("suzerain_request_duration_seconds_sum{{vassal=\"{}\"}} {:.6f}\n", v,
+                     static_cast<double>(s.traffic.duration_ns) / 1e9);
+  out += fmt::format("suzerain_request_duration_seconds_count{{vassal=\"{}\"}} {}\n", v, below);
+  metric("suzerain_responses_total", "counter", "Responses by status code, the server's own (400, 408, 413 ...) included.");
+  for (std::size_t i = 0; i < s.traffic.responses.size(); ++i)
+    if (s.traffic.responses[i])
+      out += fmt::format("suzerain_responses_total{{vassal=\"{}\",code=\"{}\"}} {}\n", v,
+                         kFirstStatus + static_cast<int>(i), s.traffic.responses[i]);
   metric("suzerain_worker_respawns_total", "counter", "Workers replaced, by cause.");
   for (int c = 0; c < kCauses; ++c)
     out += fmt::format("suzerain_worker_respawns_total{{vassal=\"{}\",cause=\"{}\"}} {}\n", v,

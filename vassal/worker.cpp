@@ -55,13 +55,17 @@ struct Worker::Watchers {
     const Listener& listener;
     ev::io io;
   };
-  explicit Watchers(struct ev_loop* loop) : signals(loop), returned(loop), graceful(loop), accept_pause(loop), heartbeat(loop) {}
+  explicit Watchers(struct ev_loop* loop)
+      : signals(loop), returned(loop), graceful(loop), accept_pause(loop), heartbeat(loop), log_turn(loop),
+        log_later(loop) {}
   std::vector<std::unique_ptr<Accept>> listeners;
   ev::io signals;
   ev::async returned;
   ev::timer graceful;
   ev::timer accept_pause;
   ev::timer heartbeat;
+  ev::prepare log_turn;  // before the loop waits: the turn's request log lines
+  ev::timer log_later;   // lines too few to write yet wait at most AccessLog::kMaxDelay
 };
 
 Worker::Worker(AppPlugin& plugin, const std::vector<Listener>& listeners, WorkerOptions options)
@@ -108,6 +112,12 @@ ExitCode Worker::run() {
   }
   w_->heartbeat.set<Worker, &Worker::heartbeat>(this);
   w_->heartbeat.start(1., 1.);
+  pid_ = ::getpid();
+  if (options_.access_log) {
+    w_->log_turn.set<Worker, &Worker::write_access_log>(this);
+    w_->log_turn.start();
+    w_->log_later.set<Worker, &Worker::write_access_log>(this);
+  }
   spdlog::info("serving ({} thread{})", options_.threads, options_.threads == 1 ? "" : "s");
   if (options_.scoreboard) report_ready(*options_.scoreboard, options_.record, options_.notify_fd);
 
@@ -124,6 +134,7 @@ ExitCode Worker::run() {
     for (std::thread& t : threads_) t.detach();  // stuck in a request: the process exit ends them
     detached_ = true;
   }
+  if (options_.access_log) options_.access_log->write_now();
   return ExitCode::kOk;
 }
 
@@ -166,7 +177,8 @@ void Worker::accept_from(const Listener& listener) {
 
     if (static_cast<std::size_t>(fd) >= clients_.size()) clients_.resize(static_cast<std::size_t>(fd) + 64);
     auto c = std::make_unique<Client>(this, loop_);
-    c->conn = std::make_unique<Connection>(std::move(client), listener.protocol, options_.rules, std::move(p), retiring_);
+    c->conn = std::make_unique<Connection>(std::move(client), listener.protocol, options_.rules, std::move(p), retiring_,
+                                           this);
     c->io.set(fd, ev::READ);
     Client* raw = c.get();
     clients_[static_cast<std::size_t>(fd)] = std::move(c);
@@ -241,9 +253,22 @@ void Worker::on_readable(Client* c) {
 }
 
 void Worker::on_timeout(Client* c) {
-  if (c->timing_head) spdlog::info("{}: request head not complete within {}, closing", c->conn->describe(),
-                                   format_duration(options_.rules.header_timeout));
+  if (c->timing_head) {
+    spdlog::info("{}: request head not complete within {}, closing", c->conn->describe(),
+                 format_duration(options_.rules.header_timeout));
+    c->conn->time_out_head();
+  }
   close(c);
+}
+
+void Worker::served(const Served& s) {
+  if (options_.scoreboard) options_.scoreboard->process(options_.record).traffic.count(s.status, s.duration);
+  if (options_.access_log) options_.access_log->record(s, options_.id, pid_);
+}
+
+void Worker::write_access_log() {
+  if (options_.access_log->write_due(std::chrono::steady_clock::now()) && !w_->log_later.is_active())
+    w_->log_later.start(std::chrono::duration<double>(AccessLog::kMaxDelay).count(), 0.);
 }
 
 void Worker::close(Client* c) {
@@ -375,7 +400,10 @@ void Worker::on_signals() {
       case SIGTERM: begin_graceful_stop(); break;
       case SIGINT:
       case SIGQUIT: ev_break(loop_, EVBREAK_ALL); break;
-      case kReopenLogsSignal: reopen_log(); break;
+      case kReopenLogsSignal:
+        reopen_log();
+        if (options_.access_log) options_.access_log->reopen();
+        break;
       default: break;
     }
   }

@@ -18,11 +18,11 @@
 #include <vector>
 
 #include "core/exit_code.hpp"
+#include "vassal/access_log.hpp"
 #include "vassal/app.hpp"
 #include "vassal/connection.hpp"
 #include "vassal/listener.hpp"
 #include "vassal/scoreboard.hpp"
-
 
 
 struct ev_loop;
@@ -39,12 +39,13 @@ struct WorkerOptions {
   Scoreboard* scoreboard = nullptr;
   int record = -1;       // this process's record in the scoreboard
   int notify_fd = -1;    // write end of the master's event pipe
+  AccessLog* access_log = nullptr;  // [log] access; null: off
 };
 
-class Worker {
+class Worker final : public ServedObserver {
  public:
   Worker(AppPlugin& plugin, const std::vector<Listener>& listeners, WorkerOptions options);
-  ~Worker();
+  ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -56,6 +57,9 @@ class Worker {
   bool threads_still_running() const { return detached_; }
 
   struct Client;  // a connection and its watchers (worker.cpp)
+
+  // Any thread that finished an exchange: its log line and its counts.
+  void served(const Served& s) override;
 
  private:
   void accept_from(const Listener& listener);
@@ -78,6 +82,7 @@ class Worker {
   void heartbeat();
   void graceful_expired();
   void on_signals();  // the signalfd's
+  void write_access_log();  // once per loop turn
 
   AppPlugin& plugin_;
   const std::vector<Listener>& listeners_;
@@ -100,6 +105,7 @@ class Worker {
   std::vector<std::thread> threads_;
   bool detached_ = false;
 
+  pid_t pid_ = 0;
   Fd signal_fd_;
   struct Watchers;
   std::unique_ptr<Watchers> w_;  // made in run(), on the worker's own loop

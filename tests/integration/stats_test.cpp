@@ -124,6 +124,32 @@ TEST(Stats, respawns_are_counted_by_cause_and_requests_survive_retirement) {
 
 }
 
+TEST(Stats, responses_and_latencies_count_every_request_and_survive_retirement) {
+  VassalUnderTest v(config("127.0.0.1:0", "max_worker_lifetime = \"300ms\"\n"), 2);
+  int port = stats_port(v);
+  ASSERT_NE(port, 0);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(http_get(v.http_port(), "/"));
+  for (int i = 0; i < 3; ++i) {
+    HttpClient c(v.http_port());
+    c.send("GET / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n");
+    auto r = c.receive();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+  }
+  ASSERT_TRUE(v.reaches_generation(1, 3));
+  ASSERT_TRUE(v.reaches_generation(2, 3));
+  json s = stats_of(port);
+  EXPECT_EQ(s["responses"]["200"], 20) << s.dump(2);
+  EXPECT_EQ(s["responses"]["400"], 3) << s.dump(2);
+  EXPECT_EQ(s["request_duration_seconds"]["count"], 23);
+  EXPECT_EQ(s["request_duration_seconds"]["buckets"].back()["count"], 23);
+  auto metrics = http_get(port, "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("suzerain_responses_total{vassal=\"app\",code=\"200\"} 20\n"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("suzerain_request_duration_seconds_count{vassal=\"app\"} 23\n"), std::string::npos);
+}
+
 TEST(Stats, metrics_are_prometheus_text_with_one_series_per_worker) {
   VassalUnderTest v(config("127.0.0.1:0", "max_requests = 5\n"), 2, "prom\"app");
   int port = stats_port(v);
@@ -147,7 +173,11 @@ TEST(Stats, metrics_are_prometheus_text_with_one_series_per_worker) {
       typed.insert(line.substr(7, line.find(' ', 7) - 7));
     } else if (line.rfind("# HELP ", 0) != 0) {
       ASSERT_TRUE(std::regex_match(line, m, sample)) << line;
-      EXPECT_TRUE(typed.count(m[1])) << "no TYPE before " << line;
+      std::string name = m[1];
+      for (std::string suffix : {"_bucket", "_sum", "_count"})  // a histogram's series
+        if (name.ends_with(suffix) && typed.count(name.substr(0, name.size() - suffix.size())))
+          name.resize(name.size() - suffix.size());
+      EXPECT_TRUE(typed.count(name)) << "no TYPE before " << line;
       ++samples;
     }
   }

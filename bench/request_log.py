@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""The request log's cost: the same hello-world run with the log off and on
+(to a file, combined and JSON), Suzerain beside uWSGI and gunicorn doing
+the same, under wrk on this machine, in one run.
+
+    bench/request_log.py [--seconds 10] [--connections 50] [--workers 2] [--threads 1]
+
+The target: Suzerain with its log on serves at least 0.9x of itself with it
+off. Each server's "on / off" is against its own "off" row.
+"""
+import argparse
+import os
+import tempfile
+import time
+
+import common
+
+
+def measure(server, args):
+    try:
+        common.wrk(server.port, 1, args.connections)  # warm up
+        return common.wrk(server.port, args.seconds, args.connections)
+    finally:
+        server.stop()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=int, default=10)
+    p.add_argument("--connections", type=int, default=50)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    common.require(common.VASSAL, "wrk", "uwsgi")
+    w, t = args.workers, args.threads
+    logs = tempfile.mkdtemp(prefix="suzerain-bench-log-")
+
+    def log(name):
+        return os.path.join(logs, name + ".log")
+
+    runs = [
+        ("suzerain", "off", lambda port: common.suzerain(port, w, t)),
+        ("suzerain", "combined", lambda port: common.suzerain(
+            port, w, t, extra='access = "%s"\n' % log("suzerain-combined"))),
+        ("suzerain", "json", lambda port: common.suzerain(
+            port, w, t, extra='access = "%s"\naccess_format = "json"\n' % log("suzerain-json"))),
+        ("uwsgi", "off", lambda port: common.uwsgi(port, w, t, keepalive=True)),
+        ("uwsgi", "on", lambda port: common.uwsgi(
+            port, w, t, keepalive=True,
+            extra=["--req-logger", "file:" + log("uwsgi"), "--logger", "file:/dev/null"])),
+        ("gunicorn gthread", "off", lambda port: common.gunicorn(port, w, t, "gthread")),
+        ("gunicorn gthread", "on", lambda port: common.gunicorn(
+            port, w, t, "gthread", extra=["--access-logfile", log("gunicorn")])),
+    ]
+    results = []
+    for server, mode, start in runs:
+        results.append((server, mode, measure(start(common.free_port()), args)))
+        time.sleep(0.5)  # let the CPU settle between servers
+
+    print("\nwrk: %d connections, %d s; %d workers x %d threads; keep-alive\n" % (args.connections, args.seconds, w, t))
+    print("| server | request log | requests/s | p99 ms | errors | lines written | on / off |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    off = {}
+    for server, mode, r in results:
+        if mode == "off":
+            off[server] = r["rps"]
+        name = {"suzerain": "suzerain-" + mode, "uwsgi": "uwsgi", "gunicorn gthread": "gunicorn"}[server]
+        path = log(name)
+        lines = sum(1 for _ in open(path)) if mode != "off" and os.path.exists(path) else 0
+        print("| %s | %s | %.0f | %.2f | %d | %s | %.2fx |" % (
+            server, mode, r["rps"], r["p99"] or 0, r["errors"], lines if mode != "off" else "-",
+            r["rps"] / off[server] if off.get(server) else 0))
+
+
+if __name__ == "__main__":
+    main()
