@@ -64,21 +64,22 @@ class Server:
             self.proc.wait()
 
 
-def suzerain(port, workers, threads, module="hello:application", extra=""):
+def suzerain(port, workers, threads, module="hello:application", extra="", server=""):
+    """extra: more [log] keys; server: more [server] keys."""
     conf = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
     conf.write('[app]\nmodule = "%s"\nchdir = "%s"\n[server]\nhttp = ["127.0.0.1:%d"]\nworkers = %d\nthreads = %d\n'
-               '[log]\nlevel = "warning"\n%s' % (module, APPS, port, workers, threads, extra))
+               '%s[log]\nlevel = "warning"\n%s' % (module, APPS, port, workers, threads, server, extra))
     conf.close()
     return Server("suzerain", [VASSAL, conf.name], port)
 
 
-def uwsgi(port, workers, threads, keepalive, module="hello:application", extra=()):
+def uwsgi(port, workers, threads, keepalive, module="hello:application", extra=(), request_log=None):
     socket_opt = "--http11-socket" if keepalive else "--http-socket"
     argv = ["uwsgi", "--plugin", "python3", socket_opt, "127.0.0.1:%d" % port, "--master",
             "--processes", str(workers), "--threads", str(threads), "--chdir", APPS,
             "--module", module, "--die-on-term"]
-    if "--req-logger" not in extra:  # a run that asks for the request log keeps it
-        argv.append("--disable-logging")
+    # Debian's uWSGI has no "file" logger plugin: its request log goes with the rest.
+    argv += ["--logto", request_log] if request_log else ["--disable-logging"]
     if threads > 1:
         argv.append("--enable-threads")
     return Server("uwsgi", argv + list(extra), port)

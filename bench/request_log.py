@@ -3,7 +3,10 @@
 (to a file, combined and JSON), Suzerain beside uWSGI and gunicorn doing
 the same, under wrk on this machine, in one run.
 
-    bench/request_log.py [--seconds 10] [--connections 50] [--workers 2] [--threads 1]
+    bench/request_log.py [--seconds 10] [--rounds 3] [--connections 50] [--workers 2] [--threads 1]
+
+Each row is the median of --rounds runs, the rounds interleaved (off, on,
+off, on ...) so that a machine's drift touches every row alike.
 
 The target: Suzerain with its log on serves at least 0.9x of itself with it
 off. Each server's "on / off" is against its own "off" row.
@@ -27,6 +30,7 @@ def measure(server, args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
@@ -45,20 +49,24 @@ def main():
         ("suzerain", "json", lambda port: common.suzerain(
             port, w, t, extra='access = "%s"\naccess_format = "json"\n' % log("suzerain-json"))),
         ("uwsgi", "off", lambda port: common.uwsgi(port, w, t, keepalive=True)),
-        ("uwsgi", "on", lambda port: common.uwsgi(
-            port, w, t, keepalive=True,
-            extra=["--req-logger", "file:" + log("uwsgi"), "--logger", "file:/dev/null"])),
+        ("uwsgi", "on", lambda port: common.uwsgi(port, w, t, keepalive=True, request_log=log("uwsgi"))),
         ("gunicorn gthread", "off", lambda port: common.gunicorn(port, w, t, "gthread")),
         ("gunicorn gthread", "on", lambda port: common.gunicorn(
             port, w, t, "gthread", extra=["--access-logfile", log("gunicorn")])),
     ]
+    rounds = {i: [] for i in range(len(runs))}
+    for _ in range(args.rounds):
+        for i, (server, mode, start) in enumerate(runs):
+            rounds[i].append(measure(start(common.free_port()), args))
+            time.sleep(0.5)  # let the CPU settle between servers
     results = []
-    for server, mode, start in runs:
-        results.append((server, mode, measure(start(common.free_port()), args)))
-        time.sleep(0.5)  # let the CPU settle between servers
+    for i, (server, mode, _) in enumerate(runs):
+        by_rate = sorted(rounds[i], key=lambda r: r["rps"])
+        results.append((server, mode, by_rate[len(by_rate) // 2]))
 
-    print("\nwrk: %d connections, %d s; %d workers x %d threads; keep-alive\n" % (args.connections, args.seconds, w, t))
-    print("| server | request log | requests/s | p99 ms | errors | lines written | on / off |")
+    print("\nwrk: %d connections, %d s, median of %d rounds; %d workers x %d threads; keep-alive\n" % (
+        args.connections, args.seconds, args.rounds, w, t))
+    print("| server | request log | requests/s | p99 ms | errors | lines written (all rounds) | on / off |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     off = {}
     for server, mode, r in results:

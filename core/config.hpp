@@ -46,6 +46,10 @@ struct ServerConfig {
   Duration header_timeout = std::chrono::seconds(10);    // first byte to complete head
   Duration keepalive_timeout = std::chrono::seconds(5);  // idle between requests; 0 = no keep-alive
   Duration io_timeout = std::chrono::seconds(30);        // inactivity while reading a body or writing
+  // Slow clients: bodies and responses up to these sizes are read and sent
+  // by the worker's I/O thread, so they never hold an app thread; 0 = off.
+  std::uint64_t buffer_body = 1 << 20;
+  std::uint64_t buffer_response = 1 << 20;
   // Peers whose X-Forwarded-* and Forwarded headers are believed (none by
   // default); from every other peer they are removed (vassal/forwarded.hpp).
   AddressSet forwarded_allow_ips;

@@ -206,6 +206,9 @@ void read_mounts(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   }
 }
 
+// Per connection: a worker holds up to max_connections of each.
+constexpr std::uint64_t kMaxBuffer = 64ull << 20;
+
 void read_addresses(TableReader& r, std::string_view key, AddressSet& out) {
   bool present = r.has(key);
   std::vector<std::string> entries;
@@ -230,6 +233,8 @@ void read_server(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   r.duration("header_timeout", c.server.header_timeout);
   r.duration("keepalive_timeout", c.server.keepalive_timeout);
   r.duration("io_timeout", c.server.io_timeout);
+  r.size("buffer_body", c.server.buffer_body);
+  r.size("buffer_response", c.server.buffer_response);
   read_addresses(r, "forwarded_allow_ips", c.server.forwarded_allow_ips);
   r.boolean("forwarded_host", c.server.forwarded_host);
   read_addresses(r, "uwsgi_allow_ips", c.server.uwsgi_allow_ips);
@@ -238,6 +243,8 @@ void read_server(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
     r.error("max_header_size", "must be from 1KB to 1MB, got " + format_size(c.server.max_header_size));
   if (c.server.header_timeout.count() == 0) r.error("header_timeout", "must be more than 0");
   if (c.server.io_timeout.count() == 0) r.error("io_timeout", "must be more than 0");
+  for (auto [key, value] : {std::pair{"buffer_body", c.server.buffer_body}, {"buffer_response", c.server.buffer_response}})
+    if (value > kMaxBuffer) r.error(key, "must be at most " + format_size(kMaxBuffer) + ", got " + format_size(value));
 
   std::vector<ListenAddress> all = c.server.http;
   all.insert(all.end(), c.server.uwsgi.begin(), c.server.uwsgi.end());

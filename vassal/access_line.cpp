@@ -141,21 +141,27 @@ void append_access_line(std::string& out, const AccessFormat& format, const Serv
     return;
   }
   const Request& r = s.request;
-  nlohmann::ordered_json j;
-  j["time"] = iso_time(s.started);
-  j["remote_addr"] = r.remote_addr;
-  j["method"] = r.method;
-  j["path"] = path_of(r);
-  j["query"] = r.query;
-  j["protocol"] = r.protocol;
+  // One object per thread, its keys made once: a line then allocates
+  // nothing for its keys, nor for values its strings have room for.
+  thread_local nlohmann::ordered_json j = {
+      {"time", ""}, {"remote_addr", ""}, {"method", ""},    {"path", ""},   {"query", ""},
+      {"protocol", ""}, {"status", 0},   {"bytes", 0},      {"duration_ms", 0.0}, {"referer", ""},
+      {"user_agent", ""}, {"worker", 0}, {"pid", 0},         {"complete", true}};
+  auto set = [](nlohmann::ordered_json& v, std::string_view text) { v.get_ref<std::string&>().assign(text); };
+  set(j["time"], iso_time(s.started));
+  set(j["remote_addr"], r.remote_addr);
+  set(j["method"], r.method);
+  set(j["path"], path_of(r));
+  set(j["query"], r.query);
+  set(j["protocol"], r.protocol);
   j["status"] = s.status;
   j["bytes"] = s.bytes;
   j["duration_ms"] = std::chrono::duration<double, std::milli>(s.duration).count();
-  j["referer"] = header_of(r, "Referer");
-  j["user_agent"] = header_of(r, "User-Agent");
+  set(j["referer"], header_of(r, "Referer"));
+  set(j["user_agent"], header_of(r, "User-Agent"));
   j["worker"] = worker;
   j["pid"] = pid;
-  if (!s.complete) j["complete"] = false;
+  j["complete"] = s.complete;
   out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   out += '\n';
 }

@@ -22,6 +22,8 @@ ExitCode run_worker(const ChildContext& child, const std::vector<Listener>& list
   options.rules.header_timeout = config.server.header_timeout;
   options.rules.keepalive_timeout = config.server.keepalive_timeout;
   options.rules.io_timeout = config.server.io_timeout;
+  options.rules.buffer_body = config.server.buffer_body;
+  options.rules.buffer_response = config.server.buffer_response;
   options.rules.proxies = {config.server.forwarded_allow_ips, config.server.forwarded_host, config.server.uwsgi_allow_ips};
   if (config.lifetime.max_requests) options.max_requests = jittered(config.lifetime.max_requests);
   options.scoreboard = &child.scoreboard;

@@ -32,6 +32,7 @@ Connection::Connection(Fd fd, Protocol protocol, const ServerRules& rules, Peer 
       observer_(observer),
       buf_(new char[std::max(kMinBuffer, rules.http.max_header_size + 4096)]),
       buf_size_(std::max(kMinBuffer, rules.http.max_header_size + 4096)),
+      base_size_(buf_size_),
       parser_(rules.http) {}
 
 std::string Connection::describe() const {
@@ -45,6 +46,7 @@ std::string Connection::describe() const {
 Connection::Head Connection::read_head(bool read_socket) {
   if (read_socket) {
     if (start_ == end_) start_ = end_ = 0;
+    if (awaiting_body_) make_room(body_ahead_);
     if (end_ == buf_size_ && start_ > 0) {
       std::memmove(buf_.get(), buf_.get() + start_, end_ - start_);
       end_ -= start_;
@@ -60,9 +62,19 @@ Connection::Head Connection::read_head(bool read_socket) {
       end_ += static_cast<std::size_t>(n);
     }
   }
+  if (awaiting_body_) {
+    if (end_ - start_ < body_ahead_) return Head::kNeedMore;
+    awaiting_body_ = false;
+    return Head::kReady;
+  }
   if (start_ == end_) return Head::kNeedMore;
   if (!head_started_) begin_request();
-  return protocol_ == Protocol::kHttp ? parse_http_head() : parse_uwsgi_head();
+  Head head = protocol_ == Protocol::kHttp ? parse_http_head() : parse_uwsgi_head();
+  if (head == Head::kReady && wants_body_ahead() && end_ - start_ < body_ahead_) {
+    awaiting_body_ = true;
+    return read_socket ? read_head(true) : Head::kNeedMore;  // the rest may be in the socket already
+  }
+  return head;
 }
 
 Connection::Head Connection::parse_http_head() {
@@ -140,9 +152,10 @@ void Connection::send_error() {
   report_served(r, error_status_, sent);
 }
 
-void Connection::time_out_head() {
+void Connection::time_out_request() {
   error_status_ = 408;
-  error_reason_ = "request head not complete within " + format_duration(rules_.header_timeout);
+  error_reason_ = awaiting_body_ ? "request body stopped arriving for " + format_duration(rules_.io_timeout)
+                                 : "request head not complete within " + format_duration(rules_.header_timeout);
   send_error();
 }
 
@@ -173,17 +186,23 @@ void Connection::reset_exchange() {
 
 bool Connection::serve(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts) {
   reset_exchange();
-  bool keep = exchange(plugin, thread_index, mounts);
+  keep_ = exchange(plugin, thread_index, mounts);
+  if (draining()) return keep_;  // the I/O thread sends the rest, then calls end_exchange()
+  return end_exchange();
+}
+
+bool Connection::end_exchange() {
   // 499, as nginx logs it: the client left before any response.
   int status = headers_sent_ ? std::atoi(status_.c_str()) : client_gone_ ? 499 : 500;
   report_served(*request_, status, response_complete_);
-  if (keep && protocol_ == Protocol::kHttp) {
+  if (keep_ && protocol_ == Protocol::kHttp) {
     parser_.reset();
     request_ = nullptr;
     head_started_ = false;
+    shrink_buffer();
     if (start_ < end_) begin_request();  // pipelined: the next one has begun
   }
-  return keep;
+  return keep_;
 }
 
 bool Connection::exchange(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts) {
@@ -334,6 +353,10 @@ void Connection::send_all(const std::string_view* pieces, std::size_t count, boo
   std::size_t n = 0;
   for (std::size_t i = 0; i < count && n < 8; ++i)
     if (!pieces[i].empty()) iov[n++] = {const_cast<char*>(pieces[i].data()), pieces[i].size()};
+  if (draining() && !flush_out(false)) {  // what waits goes first
+    if (keep_for_later(iov, n)) return;
+    flush_out(true);
+  }
   iovec* cur = iov;
   while (n > 0) {
     msghdr msg{};
@@ -343,6 +366,7 @@ void Connection::send_all(const std::string_view* pieces, std::size_t count, boo
     if (sent < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
+        if (keep_for_later(cur, n)) return;  // a slow reader: the I/O thread sends it
         wait(POLLOUT, "writing the response");
         continue;
       }

@@ -7,6 +7,7 @@
 // (blocking reads and writes with the I/O timeout, see serve). The
 // connection is the request's BodyReader and ResponseWriter.
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +33,12 @@ struct ServerRules {
   Duration header_timeout = std::chrono::seconds(10);
   Duration keepalive_timeout = std::chrono::seconds(5);
   Duration io_timeout = std::chrono::seconds(30);
+  // Slow clients: a body up to buffer_body is read on the I/O thread before
+  // the app runs; a response up to buffer_response that the socket will not
+  // take yet is kept in memory and sent by the I/O thread, so the app
+  // thread is free. 0: off.
+  std::uint64_t buffer_body = 1 << 20;
+  std::uint64_t buffer_response = 1 << 20;
 };
 
 struct Peer {
@@ -48,12 +55,16 @@ class Connection final : public BodyReader, public ResponseWriter {
 
   enum class Head { kNeedMore, kReady, kClosed, kError };
   // I/O thread. Reads what the socket has without blocking (read_socket) and
-  // parses buffered bytes into a request head. kError: call send_error().
+  // parses buffered bytes into a request head; kReady once the head is
+  // complete and, for a body of at most buffer_body, the body is buffered
+  // too (awaiting_body() meanwhile). kError: call send_error().
   Head read_head(bool read_socket = true);
+  bool awaiting_body() const { return awaiting_body_; }
   // Answers a malformed request with its status and "Connection: close".
   void send_error();
-  // The head did not complete within header_timeout: 408, and closed.
-  void time_out_head();
+  // The head did not complete within header_timeout, or a buffered body
+  // stopped arriving for io_timeout: 408.
+  void time_out_request();
   const std::string& error_reason() const { return error_reason_; }
   // True when part of a next request is already buffered (pipelining) or
   // half-received; an idle connection has none.
@@ -61,8 +72,21 @@ class Connection final : public BodyReader, public ResponseWriter {
   bool mid_head() const { return head_started_; }
 
   // App thread: serves the request whose head is ready; returns true when
-  // the connection can carry another request.
+  // the connection can carry another request. If draining() afterwards,
+  // the response's last bytes wait in memory for the I/O thread.
   bool serve(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts);
+  bool draining() const { return out_at_ < out_.size(); }
+
+  enum class Drain { kMore, kDone, kFailed };
+  // I/O thread, when the socket is writable: sends what it will take of a
+  // draining response without blocking. After kDone or kFailed, call
+  // end_exchange().
+  Drain drain();
+  // The client stopped reading: what waits is dropped.
+  void abandon_drain();
+  // Logs and counts the exchange and readies the connection for the next
+  // request; returns whether there can be one.
+  bool end_exchange();
 
   int fd() const { return fd_.get(); }
   std::string describe() const;
@@ -93,6 +117,16 @@ class Connection final : public BodyReader, public ResponseWriter {
   bool drain_body();
   std::size_t read_body_bytes(char* out, std::size_t max);
 
+  // Buffering for slow clients (connection_buffering.cpp).
+  bool wants_body_ahead();
+  void make_room(std::size_t bytes);
+  void shrink_buffer();
+  // Queues what the socket will not take now, if it fits buffer_response.
+  bool keep_for_later(const iovec* iov, std::size_t count);
+  // Sends out_: until empty (blocking, with the I/O timeout), or what the
+  // socket takes now; returns whether it is empty.
+  bool flush_out(bool block);
+
   // Blocking I/O with the I/O timeout; throw ClientError (and mark the client gone).
   void wait(short events, const char* doing);
   std::size_t recv_some();
@@ -115,10 +149,13 @@ class Connection final : public BodyReader, public ResponseWriter {
   // in one-request-per-connection benchmarks.
   std::unique_ptr<char[]> buf_;
   std::size_t buf_size_;
+  std::size_t base_size_;  // buf_'s size between requests
   std::size_t start_ = 0, end_ = 0;  // unconsumed bytes are buf_[start_, end_)
   HttpRequestParser parser_;
   Request uwsgi_request_;
   bool head_started_ = false;
+  bool awaiting_body_ = false;
+  std::size_t body_ahead_ = 0;  // body bytes to buffer before the app runs
   std::chrono::steady_clock::time_point started_{};  // the request's first byte
   std::chrono::system_clock::time_point started_wall_{};
   int error_status_ = 0;
@@ -140,7 +177,10 @@ class Connection final : public BodyReader, public ResponseWriter {
   bool close_after_ = false;
   bool aborted_ = false;
   bool client_gone_ = false;
-  bool response_complete_ = false;  // its last byte was sent
+  bool response_complete_ = false;  // its last byte was handed over
+  bool keep_ = false;                // the connection can carry another request
+  std::string out_;                  // response bytes the socket has not taken yet: from out_at_ on
+  std::size_t out_at_ = 0;
 };
 
 }  // namespace suz

@@ -134,6 +134,7 @@ std::size_t Connection::send_file(int file, off_t offset, std::size_t count) {
     std::string_view piece(size, static_cast<std::size_t>(n));
     send_all(&piece, 1);
   }
+  flush_out(true);  // sendfile(2) must not overtake bytes still waiting
   std::size_t left = count;
   while (left > 0) {
     ssize_t n = ::sendfile(fd_.get(), file, &offset, left);

@@ -30,7 +30,10 @@ struct Worker::Client {
     io.set<Client, &Client::on_io>(this);
     timer.set<Client, &Client::on_timer>(this);
   }
-  void on_io() { worker->on_readable(this); }
+  void on_io(ev::io&, int revents) {
+    if (revents & ev::WRITE) worker->on_writable(this);
+    else worker->on_readable(this);
+  }
   void on_timer() { worker->on_timeout(this); }
 
   Worker* worker;
@@ -223,6 +226,32 @@ bool Worker::reclaim_idle() {
   return false;
 }
 
+void Worker::on_writable(Client* c) {
+  Connection::Drain d = c->conn->drain();
+  if (d == Connection::Drain::kMore) {
+    c->timer.stop();  // io_timeout counts from the last progress
+    c->timer.start(to_seconds(options_.rules.io_timeout), 0.);
+    return;
+  }
+  c->io.stop();
+  c->timer.stop();
+  c->io.set(c->conn->fd(), ev::READ);
+  bool keep = c->conn->end_exchange();
+  if (keep) {
+    // A pipelined request may be buffered already.
+    switch (c->conn->read_head(/*read_socket=*/false)) {
+      case Connection::Head::kReady: dispatch(c); return;
+      case Connection::Head::kError:
+        c->conn->send_error();
+        close(c);
+        return;
+      case Connection::Head::kClosed: close(c); return;
+      case Connection::Head::kNeedMore: break;
+    }
+  }
+  after_serve(c, keep);
+}
+
 void Worker::on_readable(Client* c) {
   not_idle(c);
   Connection::Head head = c->conn->read_head();
@@ -233,7 +262,14 @@ void Worker::on_readable(Client* c) {
       dispatch(c);
       return;
     case Connection::Head::kNeedMore:
-      if (!c->io.is_active()) {
+      if (c->conn->awaiting_body()) {
+        // A buffered body may take as long as it keeps arriving: io_timeout
+        // counts from its last bytes, as it would on an app thread.
+        c->timing_head = false;
+        c->io.start();
+        c->timer.stop();
+        c->timer.start(to_seconds(options_.rules.io_timeout), 0.);
+      } else if (!c->io.is_active()) {
         park(c);
       } else if (!c->timing_head && c->conn->mid_head()) {
         // First bytes of a request: from now on the head must complete within header_timeout.
@@ -253,10 +289,14 @@ void Worker::on_readable(Client* c) {
 }
 
 void Worker::on_timeout(Client* c) {
-  if (c->timing_head) {
-    spdlog::info("{}: request head not complete within {}, closing", c->conn->describe(),
-                 format_duration(options_.rules.header_timeout));
-    c->conn->time_out_head();
+  if (c->conn->draining()) {
+    spdlog::info("{}: the client took nothing of the response for {}, closing", c->conn->describe(),
+                 format_duration(options_.rules.io_timeout));
+    c->conn->abandon_drain();
+    c->conn->end_exchange();
+  } else if (c->conn->awaiting_body() || c->timing_head) {
+    c->conn->time_out_request();
+    spdlog::info("{}: {}, closing", c->conn->describe(), c->conn->error_reason());
   }
   close(c);
 }
@@ -297,6 +337,7 @@ bool Worker::serve_until_idle(Connection& conn, int thread) {
     // worker started stopping meanwhile: the client may be sending its next
     // request already, which then gets "Connection: close".
     if (!keep) return false;
+    if (conn.draining()) return true;  // the I/O thread sends the rest first
     switch (conn.read_head(/*read_socket=*/false)) {  // a pipelined request may be buffered
       case Connection::Head::kReady: continue;
       case Connection::Head::kNeedMore: return true;
@@ -321,6 +362,13 @@ void Worker::dispatch(Client* c) {
 }
 
 void Worker::after_serve(Client* c, bool keep) {
+  if (c->conn->draining()) {  // the app thread is free; the rest goes out from here
+    c->io.stop();
+    c->io.set(c->conn->fd(), ev::WRITE);
+    c->io.start();
+    c->timer.start(to_seconds(options_.rules.io_timeout), 0.);
+    return;
+  }
   if (!keep || options_.rules.keepalive_timeout.count() == 0) {
     close(c);
     return;

@@ -66,6 +66,7 @@ class Worker final : public ServedObserver {
   void set_accepting(bool on);
   void resume_accepting_if_room();
   void on_readable(Client* c);
+  void on_writable(Client* c);  // a response draining to a slow reader
   void on_timeout(Client* c);
   void dispatch(Client* c);
   void serve_inline(Client* c);

@@ -116,6 +116,8 @@ def app(environ, start_response):
             total += len(piece)
         grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
         return _text(start_response, json.dumps({"bytes": total, "peak_rss_growth_kib": grown_kib}))
+    if path == "/bytes":  # as many as the query says, with a Content-Length
+        return _text(start_response, b"b" * int(environ["QUERY_STRING"] or "0"))
     if path == "/big":  # 64 MiB, streamed: more than any socket buffer holds
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return (b"x" * 1048576 for _ in range(64))
