@@ -94,6 +94,15 @@ def gunicorn(port, workers, threads, worker_class, module="hello:application", p
     return Server("gunicorn " + worker_class, argv + list(extra) + [module], port)
 
 
+def measure(server, seconds, connections, close=False):
+    """wrk against a started server, after a second's warm-up; stops it."""
+    try:
+        wrk(server.port, 1, connections, close=close)
+        return wrk(server.port, seconds, connections, close=close)
+    finally:
+        server.stop()
+
+
 WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 
 

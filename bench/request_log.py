@@ -19,14 +19,6 @@ import time
 import common
 
 
-def measure(server, args):
-    try:
-        common.wrk(server.port, 1, args.connections)  # warm up
-        return common.wrk(server.port, args.seconds, args.connections)
-    finally:
-        server.stop()
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=int, default=10)
@@ -57,7 +49,7 @@ def main():
     rounds = {i: [] for i in range(len(runs))}
     for _ in range(args.rounds):
         for i, (server, mode, start) in enumerate(runs):
-            rounds[i].append(measure(start(common.free_port()), args))
+            rounds[i].append(common.measure(start(common.free_port()), args.seconds, args.connections))
             time.sleep(0.5)  # let the CPU settle between servers
     results = []
     for i, (server, mode, _) in enumerate(runs):

@@ -16,15 +16,6 @@ import time
 import common
 
 
-def measure(start, args, close):
-    server = start()
-    try:
-        common.wrk(server.port, 1, args.connections, close=close)  # warm up
-        return common.wrk(server.port, args.seconds, args.connections, close=close)
-    finally:
-        server.stop()
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=int, default=10)
@@ -46,7 +37,7 @@ def main():
         ]
         results = {}
         for name, start in common.with_baseline(servers, args):
-            results[name] = measure(lambda: start(common.free_port()), args, close)
+            results[name] = common.measure(start(common.free_port()), args.seconds, args.connections, close)
             time.sleep(0.5)  # let TIME_WAIT sockets and the CPU settle between servers
         base = results["suzerain"]["rps"]
         for name, r in results.items():
