@@ -7,7 +7,8 @@
 // master's end is inherited as the fd named by kFdVariable; it sends a
 // heartbeat every kHeartbeatVariable seconds.
 //   master -> emperor: kReady (every worker serving; again after a reload),
-//                      kReloading, kStopping, kHeartbeat
+//                      kReloading, kStopping, kHeartbeat, kReloadMe (the
+//                      master got HUP: load the file again, as on a touch)
 //   emperor -> master: kStop (graceful), kQuickStop
 // The end of the channel means the other side is gone.
 #include <string_view>
@@ -20,6 +21,7 @@ inline constexpr std::string_view kReady = "ready";
 inline constexpr std::string_view kReloading = "reloading";
 inline constexpr std::string_view kStopping = "stopping";
 inline constexpr std::string_view kHeartbeat = "heartbeat";
+inline constexpr std::string_view kReloadMe = "reload-me";
 inline constexpr std::string_view kStop = "stop";
 inline constexpr std::string_view kQuickStop = "quick-stop";
 

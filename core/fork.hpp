@@ -2,9 +2,10 @@
 // The fork layer: the one function in Suzerain that forks, and the registry
 // of hooks that keep a forked child safe when the parent had other threads
 // (Python threads, a logging thread) holding locks at the moment of fork.
-// The one exception, checked by tests/lint/single_fork.sh, is the emperor's
-// fork+exec of a master (emperor/vassal_launcher.cpp): no Python runs there,
-// and its child makes only async-signal-safe calls before exec.
+// The one exception, checked by tests/lint/single_fork.sh, is the fork+exec
+// of a master (core/master_launch.cpp, by the emperor and by a master
+// reloading on HUP): its child makes only async-signal-safe calls before
+// exec, so no Python runs there and no lock matters.
 //
 // Order (the pthread_atfork / os.register_at_fork convention):
 //   before hooks         in reverse registration order, in the parent

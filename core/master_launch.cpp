@@ -1,4 +1,4 @@
-#include "emperor/vassal_launcher.hpp"
+#include "core/master_launch.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/emperor_channel.hpp"
 #include "core/socket.hpp"
 
 namespace bp = boost::process;
@@ -22,6 +21,8 @@ namespace suz {
 namespace {
 
 constexpr int kFirstPassedFd = 3;  // SD_LISTEN_FDS_START
+// Every channel variable of ours (SUZERAIN_EMPEROR_*, SUZERAIN_PREDECESSOR_*).
+constexpr std::string_view kChannelPrefix = "SUZERAIN_";
 constexpr std::size_t kMaxPassed = 64;  // sockets and the channel; the child moves them on its stack
 
 // The child's environment, built before the fork: between fork and exec only
@@ -33,12 +34,15 @@ struct ChildEnvironment {
   std::size_t listen_pid = 0;  // index of "LISTEN_PID=..." in strings
 
   explicit ChildEnvironment(const LaunchSpec& spec) {
-    for (char** e = ::environ; e && *e; ++e) {
-      std::string_view entry(*e);
-      // Ours to set; anything inherited would mislead the vassal.
-      // (and systemd's notification socket and watchdog are the emperor's).
-      if (entry.starts_with("LISTEN_") || entry.starts_with(emperor_channel::kVariablePrefix) ||
-          entry.starts_with("NOTIFY_SOCKET=") || entry.starts_with("WATCHDOG_"))
+    std::vector<std::string_view> base;
+    if (spec.base_environment) base.assign(spec.base_environment->begin(), spec.base_environment->end());
+    else for (char** e = ::environ; e && *e; ++e) base.emplace_back(*e);
+    for (std::string_view entry : base) {
+      // Ours to set; anything inherited would mislead the vassal (and
+      // systemd's notification socket and watchdog are the starter's, unless
+      // the child takes over from it).
+      if (entry.starts_with("LISTEN_") || entry.starts_with(kChannelPrefix) ||
+          (!spec.keeps_notify_socket && (entry.starts_with("NOTIFY_SOCKET=") || entry.starts_with("WATCHDOG_"))))
         continue;
       strings.emplace_back(entry);
     }
@@ -50,9 +54,8 @@ struct ChildEnvironment {
       listen_pid = strings.size();
       strings.push_back("LISTEN_PID=" + std::string(20, '\0'));
     }
-    strings.push_back(std::string(emperor_channel::kFdVariable) + "=" +
-                      std::to_string(kFirstPassedFd + spec.sockets.size()));
-    strings.push_back(std::string(emperor_channel::kHeartbeatVariable) + "=" + std::to_string(spec.heartbeat_seconds));
+    strings.push_back(spec.channel_variable + "=" + std::to_string(kFirstPassedFd + spec.sockets.size()));
+    for (const std::string& e : spec.environment) strings.push_back(e);
     for (std::string& s : strings) pointers.push_back(s.data());
     pointers.push_back(nullptr);
   }
@@ -69,16 +72,16 @@ void write_pid(char* buf, pid_t pid) {
 }
 
 [[noreturn]] void child_fail(const char* what) {
-  // stderr is the emperor's: the reason reaches its log.
+  // stderr is the starter's: the reason reaches its log.
   char msg[160];
-  int n = std::snprintf(msg, sizeof msg, "emperor: starting a vassal: %s: %s\n", what, std::strerror(errno));
+  int n = std::snprintf(msg, sizeof msg, "starting a vassal master: %s: %s\n", what, std::strerror(errno));
   if (n > 0) (void)!::write(2, msg, static_cast<std::size_t>(n));
   ::_exit(127);
 }
 
 }  // namespace
 
-Launched launch_vassal(const LaunchSpec& spec) {
+Launched launch_master(const LaunchSpec& spec) {
   if (spec.sockets.size() > kMaxPassed - 1)
     throw std::runtime_error(spec.file.string() + ": more than " + std::to_string(kMaxPassed - 1) + " sockets");
   auto [ours, theirs] = make_socketpair(SOCK_SEQPACKET);
@@ -86,7 +89,7 @@ Launched launch_vassal(const LaunchSpec& spec) {
   std::vector<int> sources;
   for (const auto& [name, fd] : spec.sockets) sources.push_back(fd);
   sources.push_back(theirs.get());
-  const pid_t emperor = ::getpid();
+  const pid_t starter = ::getpid();
 
   auto setup = [&](auto& exec) {
     // Runs in the child, between fork and exec.
@@ -96,10 +99,11 @@ Launched launch_vassal(const LaunchSpec& spec) {
       if (::setgid(c.gid) < 0) child_fail("setgid");
       if (::setuid(c.uid) < 0) child_fail("setuid");
     }
-    // After the credentials change (which clears it) and kept across exec:
-    // the vassal dies with the emperor, even a SIGKILLed one.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) child_fail("PR_SET_PDEATHSIG");
-    if (::getppid() != emperor) ::_exit(1);
+    // After the credentials change (which clears it) and kept across exec.
+    if (spec.dies_with_parent) {
+      if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) child_fail("PR_SET_PDEATHSIG");
+      if (::getppid() != starter) ::_exit(1);
+    }
     // Move each passed fd out of the way first, then into 3, 4, ...: a source
     // may sit where another target goes.
     int moved[kMaxPassed];

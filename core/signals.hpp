@@ -7,9 +7,9 @@
 //   TERM    graceful stop (all)   graceful stop              finish requests / the job, exit
 //   INT     quick stop            quick stop                 quick stop
 //   QUIT    quick stop            quick stop                 quick stop
-//   HUP     reload every vassal   replace every worker       -
+//   HUP     reload every vassal   reload: new code, config   -
 //   USR1    forward to masters    reopen logs, forward       reopen logs
-//   USR2    -                     -                          dump every Python thread's stack
+//   USR2    -                     replace every worker       dump every Python thread's stack
 //   TTIN    -                     one worker more            -
 //   TTOU    -                     one worker less            -
 //
@@ -26,6 +26,12 @@
 // Stray signals are caught by a handler that only records them (not
 // SIG_IGN, which exec would pass on to the app's own subprocesses), kept by
 // the fork layer in children until they install their own.
+//
+// A master's HUP loads the app again: standalone, it starts a new master of
+// itself that takes over once serving (vassal/successor.hpp); under an
+// emperor it asks the emperor, which does the same. USR2 replaces the
+// workers one at a time from the running master: the same code, forked
+// again (uWSGI's chain reload).
 #include <signal.h>
 
 #include <initializer_list>
@@ -35,12 +41,13 @@
 namespace suz {
 
 inline constexpr int kReopenLogsSignal = SIGUSR1;
-inline constexpr int kStackDumpSignal = SIGUSR2;  // faulthandler, in workers and spoolers
+inline constexpr int kStackDumpSignal = SIGUSR2;    // faulthandler, in workers and spoolers
+inline constexpr int kReplaceWorkersSignal = SIGUSR2;  // in a master
 
 // The signals with a meaning, by kind of process (the table above).
 inline constexpr std::initializer_list<int> kEmperorSignals = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
 inline constexpr std::initializer_list<int> kMasterSignals = {SIGTERM, SIGINT, SIGQUIT, SIGHUP,
-                                                              SIGUSR1, SIGTTIN, SIGTTOU};
+                                                              SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU};
 inline constexpr std::initializer_list<int> kChildSignals = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2};
 
 // Every signal an operator can send that is not a fault signal: the

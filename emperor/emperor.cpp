@@ -114,6 +114,7 @@ void Emperor::on_read(const std::string& file, Vassal::Event event, FileRead rea
     if (event == Vassal::Event::kReload) return;  // forgotten since
     spdlog::info("vassal file {}: new", escaped(file));
     it = vassals_.emplace(file, std::make_unique<Vassal>(loop_, options_, file)).first;
+    it->second->on_reload_asked([this, file] { read_then(file, Vassal::Event::kReload); });
     event = Vassal::Event::kFilePresent;
   } else if (event == Vassal::Event::kFilePresent) {
     spdlog::info("vassal file {}: changed", escaped(file));

@@ -73,6 +73,10 @@ void Vassal::Process::on_message() {
     if (ready && !asked_to_stop) arm(Deadline::kHeartbeat, owner->options_.heartbeat_timeout);
     if (message == emperor_channel::kReady && !ready) owner->on(Event::kReady, this);
     else if (message == emperor_channel::kReloading) spdlog::info("vassal {}: pid {} reloading its workers", owner->name(), pid);
+    else if (message == emperor_channel::kReloadMe && owner->reload_asked_) {
+      spdlog::info("vassal {}: pid {} got HUP: loading the file again", owner->name(), pid);
+      owner->reload_asked_();
+    }
   }
 }
 
@@ -352,7 +356,9 @@ bool Vassal::start(std::unique_ptr<Process>& into) {
   LaunchSpec spec;
   spec.program = options_.vassal_program;
   spec.file = path_;
-  spec.heartbeat_seconds = options_.heartbeat_timeout / 3;
+  spec.channel_variable = emperor_channel::kFdVariable;
+  spec.environment = {std::string(emperor_channel::kHeartbeatVariable) + "=" +
+                      std::to_string(options_.heartbeat_timeout / 3)};
   if (credentials_ && ::geteuid() == 0) spec.become = credentials_;
   Launched launched;
   try {

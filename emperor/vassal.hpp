@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +78,9 @@ class Vassal {
   void take_read(FileRead read);
   // A reaped child: true if it was one of this vassal's.
   bool reaped(pid_t pid, int status);
+  // Called when a master of this vassal asks to be reloaded (it got HUP):
+  // the emperor reads the file and sends kReload.
+  void on_reload_asked(std::function<void()> fn) { reload_asked_ = std::move(fn); }
   // Sends sig to every master of this vassal (the emperor's USR1).
   void signal_masters(int sig) const;
   // No file, no process: the emperor can forget it.
@@ -108,6 +112,7 @@ class Vassal {
   struct ev_loop* loop_;
   const EmperorOptions& options_;
   MasterLauncher launcher_;
+  std::function<void()> reload_asked_;
   std::string file_;
   std::string file_shown_;  // escaped for the log (core/log.hpp)
   std::filesystem::path path_;

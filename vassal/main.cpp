@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
 #include <iostream>
 
 #include "core/config.hpp"
@@ -43,8 +45,9 @@ int main(int argc, char** argv) {
   bool check_only = false;
   cli.add_option("FILE", file, "The vassal's TOML file")->required();
   cli.add_flag("--check", check_only, "Validate FILE and exit: 0 if valid, 5 if not (problems on stderr)");
-  cli.footer("Signals to the master: TERM graceful stop, INT or QUIT quick stop, HUP replace every worker,\n"
-             "TTIN/TTOU one worker more/less, USR1 reopen logs; any other is ignored (logged once).\n"
+  cli.footer("Signals to the master: TERM graceful stop, INT or QUIT quick stop, HUP reload (a new master\n"
+             "loads the new code and config and takes over once serving), USR2 replace every worker from\n"
+             "this master, TTIN/TTOU one worker more/less, USR1 reopen logs; any other is ignored (logged once).\n"
              "Example: vassal configs/vassals/hello.toml");
   try {
     cli.parse(argc, argv);
@@ -60,6 +63,13 @@ int main(int argc, char** argv) {
     for (const suz::ConfigIssue& issue : config.error()) spdlog::critical("{}", issue.str());
     return suz::to_int(suz::ExitCode::kConfigInvalid);
   }
+  // What a reload's new master starts from: this binary (a deploy may have
+  // replaced it at that path) and the environment before [env] and the app.
+  suz::MasterOrigin origin;
+  std::error_code ec;
+  origin.program = std::filesystem::canonical("/proc/self/exe", ec).string();
+  if (ec) origin.program = argv[0];
+  for (char** e = environ; e && *e; ++e) origin.environment.emplace_back(*e);
   // The app's environment, before CPython starts: os.environ and the
   // interpreter's own PYTHON* variables see it, and so does every worker.
   for (const auto& [name, value] : config->env) ::setenv(name.c_str(), value.c_str(), 1);
@@ -71,6 +81,6 @@ int main(int argc, char** argv) {
   suz::ForkHooks hooks;
   suz::register_log_fork_hooks(hooks);
   suz::python::PythonPlugin plugin(*config);
-  suz::Master master(*config, plugin, hooks);
+  suz::Master master(*config, plugin, hooks, std::move(origin));
   return suz::to_int(master.run());
 }

@@ -51,7 +51,7 @@ std::string where_stuck(pid_t pid) {
 
 // A vassal started by systemd itself (Type=notify) says to it what it would
 // say to an emperor. Without NOTIFY_SOCKET, sd_notify does nothing; the
-// emperor never passes its own on to a master (emperor/vassal_launcher.cpp).
+// emperor never passes its own on to a master (core/master_launch.cpp).
 void tell_systemd(std::string_view message) {
   if (message == emperor_channel::kReady) sd_notify(0, "READY=1\nSTATUS=every worker serving");
   else if (message == emperor_channel::kReloading) sd_notify(0, "RELOADING=1\nSTATUS=reloading");
@@ -80,16 +80,19 @@ PoolRules spooler_rules(const VassalConfig& c, bool spooling) {
 
 }  // namespace
 
-Master::Master(const VassalConfig& config, AppPlugin& plugin, ForkHooks& hooks)
+Master::Master(const VassalConfig& config, AppPlugin& plugin, ForkHooks& hooks, MasterOrigin origin)
     : config_(config),
       plugin_(plugin),
       hooks_(hooks),
+      origin_(std::move(origin)),
       deadlines_(EV_DEFAULT, [this](const DeadlineKey& key) { carry_out(children_->deadline(key)); }) {}
 
 Master::~Master() = default;
 
 ExitCode Master::run() {
-  // Sockets the emperor (or systemd) passed, by name.
+  // Started by a master reloading: it waits to hear that this one serves.
+  predecessor_ = take_predecessor_channel();
+  // Sockets the emperor (or systemd, or the master this one replaces) passed, by name.
   if (!take_inherited_sockets()) return ExitCode::kBootError;
   // The listeners: passed ones kept, the others bound (retrying a port
   // a crashed predecessor's workers still hold).
@@ -158,7 +161,8 @@ void Master::on_signal(ev::sig& w, int) {
     case SIGTERM: carry_out(children_->stop(true)); break;
     case SIGINT:
     case SIGQUIT: carry_out(children_->stop(false)); break;
-    case SIGHUP: carry_out(children_->reload()); break;
+    case SIGHUP: reload(); break;
+    case kReplaceWorkersSignal: carry_out(children_->reload()); break;
     case SIGTTIN: carry_out(children_->add(Role::kWorker)); break;
     case SIGTTOU: carry_out(children_->remove(Role::kWorker)); break;
     case kReopenLogsSignal: reopen_logs(); break;
@@ -174,6 +178,7 @@ void Master::reopen_logs() {
 }
 
 void Master::on_child(ev::child& w, int) {
+  if (successor_ && w.rpid == successor_->pid()) return successor_exited(w.rstatus);
   const ChildRecord* c = children_->find(w.rpid);
   if (!c) return;  // not ours (a process the app forked and orphaned)
   std::uint64_t done = scoreboard_->process(c->record).requests.load();
@@ -247,6 +252,18 @@ void Master::check_children(std::int64_t now) {
   }
 }
 
+void Master::tell(std::string_view message) {
+  if (emperor_) return emperor_->send(message);
+  if (handed_over_) return;  // the successor speaks for the service now
+  if (predecessor_ && message == emperor_channel::kReady) {
+    tell_predecessor_serving(predecessor_);
+    // systemd follows the service to this process (NotifyAccess=all in the unit).
+    sd_notifyf(0, "MAINPID=%d\nREADY=1\nSTATUS=every worker serving", static_cast<int>(::getpid()));
+    return;
+  }
+  tell_systemd(message);
+}
+
 void Master::carry_out(const Actions& actions) {
   for (const Action& a : actions) {
     switch (a.kind) {
@@ -258,10 +275,7 @@ void Master::carry_out(const Actions& actions) {
         deadlines_.forget(a.pid);
         rss_due_ms_.erase(a.pid);
         break;
-      case Action::Kind::kTell:
-        if (emperor_) emperor_->send(a.message);
-        else tell_systemd(a.message);
-        break;
+      case Action::Kind::kTell: tell(a.message); break;
       case Action::Kind::kFinished: ev_break(EV_DEFAULT, EVBREAK_ALL); break;
     }
   }

@@ -7,13 +7,17 @@
 //
 //   TERM       graceful stop: workers finish in-flight requests, then exit
 //   INT, QUIT  quick stop
-//   HUP        graceful reload: every worker and spooler replaced, one at a time, capacity kept
+//   HUP        reload: a new master of this vassal loads the code and the file
+//              as they are now and takes over once serving (master_reload.cpp)
+//   USR2       every worker and spooler replaced, one at a time, capacity kept
 //   TTIN/TTOU  one worker more / less
 //   USR1       reopen log files (and tell the workers)
 #include <ev++.h>
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,14 +36,21 @@
 #include "vassal/spool_upkeep.hpp"
 #include "vassal/stats.hpp"
 #include "vassal/stats_server.hpp"
+#include "vassal/successor.hpp"
 #include "vassal/worker_events.hpp"
 
 namespace suz {
 
+// Where this master came from, for the one a reload starts.
+struct MasterOrigin {
+  std::string program;                   // this binary, absolute
+  std::vector<std::string> environment;  // as it was before [env] and the app changed it
+};
+
 // Which child does what is vassal/children.hpp's; the master carries it out.
 class Master {
  public:
-  Master(const VassalConfig& config, AppPlugin& plugin, ForkHooks& hooks);
+  Master(const VassalConfig& config, AppPlugin& plugin, ForkHooks& hooks, MasterOrigin origin);
   ~Master();
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
@@ -68,6 +79,14 @@ class Master {
   void check_children(std::int64_t now_ms);
   void reopen_logs();               // USR1
 
+  // A reload on HUP (master_reload.cpp).
+  void reload();
+  void successor_serving();
+  void successor_failed(const std::string& why);
+  void successor_exited(int status);
+  LaunchSpec successor_spec() const;
+  void tell(std::string_view message);  // the emperor, the predecessor or systemd
+
   // The machine's actions, carried out.
   void carry_out(const Actions& actions);
   void spawn(Role role, int slot, int generation);
@@ -86,6 +105,11 @@ class Master {
   std::unique_ptr<AccessLog> access_log_;  // [log] access; workers write it, the master only opens it
   std::unique_ptr<StatsServer> stats_;
   std::unique_ptr<EmperorLink> emperor_;  // when started by an emperor
+  MasterOrigin origin_;
+  Fd predecessor_;                         // when started by a master reloading, until serving
+  std::unique_ptr<Successor> successor_;   // while a reload is under way
+  bool reload_queued_ = false;             // a HUP during a reload: the next one
+  bool handed_over_ = false;               // a successor serves: this master drains and exits
   std::unique_ptr<Children> children_;    // from create_scoreboard() on
   DeadlineTimers deadlines_;
   std::unordered_map<pid_t, std::int64_t> rss_due_ms_;  // when max_rss next samples each child

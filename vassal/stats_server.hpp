@@ -31,6 +31,13 @@ class StatsServer {
   StatsServer& operator=(const StatsServer&) = delete;
 
   const ListenAddress& address() const { return address_; }
+  int listen_fd() const { return listener_.get(); }
+  // A successor master has the socket now: this one stops answering, and
+  // leaves a unix socket's path in place for it.
+  void hand_over() {
+    accept_watcher_.stop();
+    bound_here_ = false;
+  }
 
   // In a forked worker: close every socket of the server without touching
   // the master's loop, which the child never runs.

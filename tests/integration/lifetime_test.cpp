@@ -118,10 +118,10 @@ TEST(Lifetime, a_worker_growing_fast_is_caught_close_to_max_rss) {
   ASSERT_TRUE(v.reaches_generation(1, 2));
 }
 
-TEST(Lifetime, hup_replaces_every_worker_one_at_a_time_without_losing_a_request) {
+TEST(Lifetime, usr2_replaces_every_worker_one_at_a_time_without_losing_a_request) {
   VassalUnderTest v(config("", 3), 3);
   Probe probe(v.http_port());
-  ::kill(v.process().pid(), SIGHUP);
+  ::kill(v.process().pid(), SIGUSR2);
   ASSERT_TRUE(v.process().wait_for_line("reload done", 30s)) << v.process().output();
   for (int id = 1; id <= 3; ++id) EXPECT_TRUE(v.reaches_generation(id, 2));
   probe.stop();

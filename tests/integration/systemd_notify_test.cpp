@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "core/fd.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/vassal.hpp"
 
 namespace suz::test {
@@ -54,12 +55,35 @@ TEST(SystemdNotify, a_standalone_vassal_reports_ready_reloading_and_stopping) {
   FakeSystemd systemd;
   VassalUnderTest v(app_config("lifetime_app", 2, 1, ""), 2);
   EXPECT_NE(systemd.next_with("READY=1").find("STATUS=every worker serving"), std::string::npos);
-  ::kill(v.process().pid(), SIGHUP);
+  ::kill(v.process().pid(), SIGUSR2);  // the workers replaced from the same master
   EXPECT_NE(systemd.next_with("RELOADING=1"), "");
   EXPECT_NE(systemd.next_with("READY=1"), "") << "ready again once the reload is done";
   ASSERT_TRUE(v.process().wait_for_line("reload done", 30s));
   ::kill(v.process().pid(), SIGTERM);
   EXPECT_NE(systemd.next_with("STOPPING=1"), "");
+}
+
+TEST(SystemdNotify, on_hup_the_new_master_takes_over_as_the_main_pid_once_serving) {
+  FakeSystemd systemd;
+  VassalUnderTest v(app_config("lifetime_app", 2, 1, ""), 2);
+  Adopter adopter;  // after v: the successors hold its output open, so they go first
+  ASSERT_NE(systemd.next_with("READY=1"), "");
+  ::kill(v.process().pid(), SIGHUP);
+  EXPECT_NE(systemd.next_with("RELOADING=1"), "");
+  auto serving = v.process().wait_for_line("reload: new master pid (\\d+) serves", 30s);
+  ASSERT_TRUE(serving) << v.process().output();
+  pid_t successor = std::stoi((*serving)[1]);
+  adopter.adopt(successor);
+  std::string ready = systemd.next_with("MAINPID=");
+  EXPECT_NE(ready.find("MAINPID=" + std::to_string(successor) + "\n"), std::string::npos) << ready;
+  EXPECT_NE(ready.find("READY=1"), std::string::npos) << ready;
+  ASSERT_TRUE(v.process().stop(0, 30s));
+  // The old master drained without a word to systemd: STOPPING=1 from it
+  // would stop the service the new master now runs. A datagram it sent
+  // would be queued already.
+  EXPECT_EQ(systemd.next_with("STOPPING=1", 10ms), "");
+  ::kill(successor, SIGTERM);
+  EXPECT_NE(systemd.next_with("STOPPING=1"), "") << "the new master speaks for the service";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +93,19 @@ RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds ti
   drain_err.join();
   result.status = wait_exit(pid, timeout).value_or(-1);
   return result;
+}
+
+Adopter::Adopter() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+Adopter::~Adopter() {
+  for (pid_t pid : pids_) {
+    if (::kill(pid, SIGTERM) != 0) continue;
+    try {
+      wait_exit(pid, 30s);
+    } catch (const std::exception&) {
+      // not our child (its own parent is still there to reap it)
+    }
+  }
 }
 
 std::string program(const std::string& name) { return std::string(SUZERAIN_BIN_DIR) + "/" + name; }

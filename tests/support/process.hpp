@@ -36,6 +36,25 @@ std::string program(const std::string& name);
 // The source tree (for test data files).
 std::filesystem::path source_dir();
 
+// Makes this test process the subreaper of everything it starts: a process
+// whose parent exits (a vassal master's successor, once the master it
+// replaced is gone) becomes this process's child rather than init's. The
+// ones given to adopt() are stopped (TERM, KILL at the timeout) and reaped
+// on destruction, so no test leaves one behind. Declare it after the
+// Spawned whose descendants it adopts: they hold that process's output
+// open, and must be gone before it can be read to its end.
+class Adopter {
+ public:
+  Adopter();
+  ~Adopter();
+  Adopter(const Adopter&) = delete;
+  Adopter& operator=(const Adopter&) = delete;
+  void adopt(pid_t pid) { pids_.push_back(pid); }
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
 // A fresh directory under $TMPDIR, removed with its contents on destruction.
 class TempDir {
  public:

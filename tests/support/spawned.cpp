@@ -70,15 +70,16 @@ void Spawned::read_loop(int fd) {
 }
 
 std::optional<std::vector<std::string>> Spawned::wait_for_line(const std::string& pattern,
-                                                               std::chrono::milliseconds timeout) {
+                                                               std::chrono::milliseconds timeout, int nth) {
   std::regex re(pattern);
   std::unique_lock<std::mutex> lock(mutex_);
   std::size_t checked = 0;
+  int seen = 0;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     for (; checked < lines_.size(); ++checked) {
       std::smatch m;
-      if (std::regex_search(lines_[checked], m, re)) {
+      if (std::regex_search(lines_[checked], m, re) && ++seen == nth) {
         std::vector<std::string> groups;
         for (const auto& g : m) groups.push_back(g.str());
         return groups;

@@ -27,10 +27,10 @@ class Spawned {
   Spawned& operator=(const Spawned&) = delete;
 
   pid_t pid() const { return pid_; }
-  // Waits until a line matching pattern has been logged (since start); returns
-  // the whole match and its groups, or nullopt at the timeout.
+  // Waits until the nth line matching pattern has been logged (since start);
+  // returns the whole match and its groups, or nullopt at the timeout.
   std::optional<std::vector<std::string>> wait_for_line(const std::string& pattern,
-                                                        std::chrono::milliseconds timeout);
+                                                        std::chrono::milliseconds timeout, int nth = 1);
   // Counts lines matching pattern logged so far.
   int count_lines(const std::string& pattern);
   std::string output();  // everything logged so far
