@@ -82,9 +82,22 @@ struct JobOutcome {
   std::optional<Duration> retry_after;  // not done: the delay the handler asked for, if it did
 };
 
+// The app's own hooks (@suzerain.worker_exit ...), each run where and when
+// its name says, within kHookBound; an exception is logged, never thrown.
+enum class Hook {
+  kWorkerExit,   // a worker or spooler stopping gracefully, before it exits
+  kMasterReady,  // the master, each time every worker serves (start, reload)
+  kMasterExit,   // the master, as it exits
+};
+inline constexpr Duration kHookBound = std::chrono::seconds(5);
+
 class AppPlugin {
  public:
   virtual ~AppPlugin() = default;
+
+  // Runs the app's functions for hook, waiting for them at most kHookBound.
+  // Never throws.
+  virtual void run_hook(Hook hook, std::string_view detail = {}) = 0;
 
   // In the master, before the first fork: load what is shared copy-on-write.
   // Throws AppLoadError with the traceback.

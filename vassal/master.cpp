@@ -117,6 +117,7 @@ ExitCode Master::run() {
   // Every slot forked; from here on, the loop does all the work.
   carry_out(children_->start());
   ev_run(EV_DEFAULT, 0);
+  plugin_.run_hook(Hook::kMasterExit);
   spdlog::info("stopped");
   return children_->exit_code();
 }
@@ -253,6 +254,11 @@ void Master::check_children(std::int64_t now) {
 }
 
 void Master::tell(std::string_view message) {
+  say(message);
+  if (message == emperor_channel::kReady) plugin_.run_hook(Hook::kMasterReady);
+}
+
+void Master::say(std::string_view message) {
   if (emperor_) return emperor_->send(message);
   if (handed_over_) return;  // the successor speaks for the service now
   if (predecessor_ && message == emperor_channel::kReady) {

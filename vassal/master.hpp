@@ -85,7 +85,10 @@ class Master {
   void successor_failed(const std::string& why);
   void successor_exited(int status);
   LaunchSpec successor_spec() const;
-  void tell(std::string_view message);  // the emperor, the predecessor or systemd
+  // What the children's machine tells: to the emperor, the predecessor or
+  // systemd (say), and kReady to the app's @suzerain.master_ready too.
+  void tell(std::string_view message);
+  void say(std::string_view message);
 
   // The machine's actions, carried out.
   void carry_out(const Actions& actions);

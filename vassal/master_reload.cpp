@@ -32,7 +32,7 @@ void Master::reload() {
   }
   spdlog::info("reload: new master pid {} loads {}; this one serves until it does", successor_->pid(),
                escaped(config_.file.string()));
-  tell(emperor_channel::kReloading);
+  say(emperor_channel::kReloading);
 }
 
 LaunchSpec Master::successor_spec() const {
@@ -66,7 +66,7 @@ void Master::successor_serving() {
 void Master::successor_failed(const std::string& why) {
   spdlog::error("reload: the new master (pid {}) {}; this master serves the previous code and config on",
                 successor_->pid(), why);
-  tell(emperor_channel::kReady);
+  say(emperor_channel::kReady);  // serving as before: not a new "every worker serves"
 }
 
 void Master::successor_exited(int status) {

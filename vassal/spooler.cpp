@@ -89,6 +89,7 @@ ExitCode Spooler::run() {
   if (options_.scoreboard) report_ready(*options_.scoreboard, options_.record, options_.notify_fd);
   ev_run(loop_, 0);
   checkpoint();
+  plugin_.run_hook(Hook::kWorkerExit);  // the loop ends only gracefully (INT and QUIT kill)
   return exit_code_;
 }
 

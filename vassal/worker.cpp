@@ -138,6 +138,7 @@ ExitCode Worker::run() {
     detached_ = true;
   }
   if (options_.access_log) options_.access_log->write_now();
+  if (retiring_) plugin_.run_hook(Hook::kWorkerExit);  // TERM; INT and QUIT stop at once
   return ExitCode::kOk;
 }
 

@@ -102,6 +102,18 @@ void call_fork_helper(const char* name) {
   }
 }
 
+void run_hooks(const char* name, double bound_seconds, std::string_view detail) {
+  Ref m(PyImport_ImportModule("suzerain"));
+  Ref result;
+  if (m && detail.empty()) {
+    result = Ref(PyObject_CallMethod(m.get(), "_run_hooks", "sd", name, bound_seconds));
+  } else if (m) {
+    result = Ref(PyObject_CallMethod(m.get(), "_run_hooks", "sds#", name, bound_seconds, detail.data(),
+                                     static_cast<Py_ssize_t>(detail.size())));
+  }
+  if (!result) spdlog::error("@suzerain.{} hooks: {}", name, take_traceback());
+}
+
 void run_postfork_hooks() {
   Ref m = import_suzerain();
   Ref hooks(PyObject_GetAttrString(m.get(), "_postfork"));

@@ -7,6 +7,7 @@
 #include <Python.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace suz::python {
@@ -34,5 +35,10 @@ void call_fork_helper(const char* name);
 // Calls every function registered with @suzerain.postfork in the current
 // interpreter, in registration order. Throws PythonError on the first failure.
 void run_postfork_hooks();
+
+// Runs suzerain._run_hooks(name, bound_seconds[, detail]): each function
+// registered for the hook, on a thread of its own, waited for at most
+// bound_seconds. GIL held. Failures are logged, never thrown.
+void run_hooks(const char* name, double bound_seconds, std::string_view detail);
 
 }  // namespace suz::python

@@ -184,6 +184,15 @@ void PythonPlugin::handle(int thread_index, Exchange& exchange) {
   e.app->call(exchange);
 }
 
+void PythonPlugin::run_hook(Hook hook, std::string_view detail) {
+  if (!s_->runtime) return;  // the app never loaded: nothing registered
+  static constexpr const char* kNames[] = {"worker_exit", "master_ready", "master_exit"};
+  // The main interpreter's hooks: the apps imported in the master (an
+  // isolated app's suzerain module is its own, and is not asked).
+  Gil gil(s_->runtime->main_thread_state());
+  run_hooks(kNames[static_cast<int>(hook)], to_seconds(kHookBound), detail);
+}
+
 std::vector<MountPoint> PythonPlugin::mounts() const {
   std::vector<MountPoint> out;
   for (std::size_t i = 0; i < s_->apps.size(); ++i) out.push_back({s_->apps[i].prefix, i});

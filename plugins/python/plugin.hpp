@@ -27,6 +27,7 @@ class PythonPlugin final : public AppPlugin {
   void start_spooler(int spooler_id) override;
   JobOutcome run_job(const Job& job) override;
   std::vector<MountPoint> mounts() const override;
+  void run_hook(Hook hook, std::string_view detail) override;
 
  private:
   struct State;

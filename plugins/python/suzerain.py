@@ -7,12 +7,57 @@ import os as _os
 import sys as _sys
 
 _postfork = []
+_hooks = {"worker_exit": [], "master_ready": [], "master_exit": []}
 
 
 def postfork(func):
     """Decorator: run func in every worker after it is forked, before it serves."""
     _postfork.append(func)
     return func
+
+
+def worker_exit(func):
+    """Decorator: run func() in a worker or spooler stopping gracefully, before
+    it exits (flush an error reporter, mark a Prometheus multiprocess worker dead)."""
+    _hooks["worker_exit"].append(func)
+    return func
+
+
+def master_ready(func):
+    """Decorator: run func() in the master each time every worker serves: after
+    the start, and after each reload."""
+    _hooks["master_ready"].append(func)
+    return func
+
+
+def master_exit(func):
+    """Decorator: run func() in the master as it exits."""
+    _hooks["master_exit"].append(func)
+    return func
+
+
+def _run_hooks(name, bound, *args):
+    # On a thread of their own, so that one that hangs holds up its process
+    # for `bound` seconds at most; an exception is logged and the next runs.
+    funcs = list(_hooks[name])
+    if not funcs:
+        return
+
+    def run():
+        import traceback
+        for func in funcs:
+            try:
+                func(*args)
+            except BaseException:
+                _log(40, "@suzerain.%s %s raised: %s" % (
+                    name, getattr(func, "__qualname__", repr(func)), traceback.format_exc().rstrip()))
+
+    import threading
+    thread = threading.Thread(target=run, name="suzerain." + name, daemon=True)
+    thread.start()
+    thread.join(bound)
+    if thread.is_alive():
+        _log(30, "@suzerain.%s still running after %gs: going on without it" % (name, bound))
 
 
 class Job:

@@ -1,0 +1,63 @@
+// The app's hooks (@suzerain.worker_exit, master_ready, master_exit) against
+// the real binaries: each in the right process, once, and one that raises
+// or hangs never stops a stop.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdlib>
+
+#include "tests/support/vassal.hpp"
+
+namespace suz::test {
+namespace {
+
+std::string hooks_vassal(const std::string& more = "") {
+  return "[app]\nmodule = \"hooks_app:app\"\nchdir = \"@APPS@\"\n[server]\nhttp = [\"127.0.0.1:0\"]\nworkers = 2\n" + more;
+}
+
+TEST(Hooks, each_runs_in_its_process_once_and_master_ready_again_after_a_reload) {
+  VassalUnderTest v(hooks_vassal(), 2);
+  std::string master = std::to_string(v.process().pid());
+  ASSERT_TRUE(v.process().wait_for_line("HOOK master_ready in pid " + master + " worker 0", 30s)) << v.process().output();
+  ::kill(v.process().pid(), SIGUSR2);  // every worker replaced: every worker serves again
+  ASSERT_TRUE(v.process().wait_for_line("HOOK master_ready in pid " + master + " worker 0", 30s, 2)) << v.process().output();
+  // The replaced workers exited gracefully: each ran worker_exit.
+  ASSERT_TRUE(v.process().wait_for_line("HOOK worker_exit in pid \\d+ worker 2", 30s));
+  EXPECT_TRUE(v.process().wait_for_line("HOOK worker_exit in pid \\d+ worker 1", 30s));
+
+  ASSERT_TRUE(v.process().stop(SIGTERM, 30s));
+  auto& p = v.process();
+  EXPECT_EQ(p.count_lines("HOOK worker_exit in pid \\d+ worker 1 "), 2) << p.output();  // generation 1 and 2
+  EXPECT_EQ(p.count_lines("HOOK worker_exit in pid \\d+ worker 2 "), 2) << p.output();
+  EXPECT_EQ(p.count_lines("HOOK master_exit in pid " + master + " worker 0"), 1) << p.output();
+  EXPECT_EQ(p.count_lines("HOOK master_ready"), 2) << p.output();
+  EXPECT_EQ(p.count_lines("HOOK master_exit"), 1) << "in the master only";
+}
+
+TEST(Hooks, a_spooler_runs_worker_exit_when_it_stops) {
+  TempDir spool;
+  VassalUnderTest v("[app]\nmodule = \"hooks_app:app\"\nchdir = \"@APPS@\"\n[spooler]\ndir = \"" + spool.path().string() +
+                        "\"\nhandler = \"hooks_app:handle\"\n",
+                    0);
+  ASSERT_TRUE(v.process().wait_for_line("running jobs from", 30s)) << v.process().output();
+  ASSERT_TRUE(v.process().stop(SIGTERM, 30s));
+  EXPECT_EQ(v.process().count_lines("HOOK worker_exit in pid \\d+ worker 0 spooler 1"), 1) << v.process().output();
+}
+
+TEST(Hooks, one_that_raises_is_logged_with_its_traceback_and_one_that_hangs_is_left_behind) {
+  ::setenv("HOOKS_MISBEHAVE", "1", 1);
+  VassalUnderTest v(hooks_vassal(), 2);
+  ::unsetenv("HOOKS_MISBEHAVE");
+  ASSERT_TRUE(v.process().wait_for_line("HOOK master_ready", 30s));
+  auto status = v.process().stop(SIGTERM, 30s);
+  ASSERT_TRUE(status) << "the master exits although a master_exit hook hangs:\n" << v.process().output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+  auto& p = v.process();
+  EXPECT_GE(p.count_lines("@suzerain.worker_exit raises raised: Traceback"), 2) << p.output();
+  EXPECT_GE(p.count_lines("RuntimeError: a worker_exit hook that fails"), 2) << p.output();
+  EXPECT_EQ(p.count_lines("HOOK worker_exit"), 2) << "the hook before the failing one ran";
+  EXPECT_EQ(p.count_lines("@suzerain.master_exit still running after 5s: going on without it"), 1) << p.output();
+}
+
+}  // namespace
+}  // namespace suz::test
