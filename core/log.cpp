@@ -120,7 +120,7 @@ bool is_log_level(std::string_view text) {
 
 void init_logging(std::string process_label, const LogOptions& options) {
   LogState& s = state();
-  s.sink = std::make_shared<LogSink>(options.file);
+  s.sink = std::make_shared<LogSink>(options.file, options.captures_output);
   s.format = options.format;
   s.label = std::move(process_label);
   install_formatter();

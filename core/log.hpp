@@ -19,7 +19,15 @@ struct LogOptions {
   LogFormat format = LogFormat::kText;
   std::string level = "info";  // trace, debug, info, warning, error, critical, off
   std::string file;            // empty: stderr
+  // The file is also this process's stdout and stderr (what the app prints,
+  // the request log to "stderr"), reopened with it: an emperor's
+  // --vassal-logs.
+  bool captures_output = false;
 };
+
+// The variable by which an emperor started with --vassal-logs names each
+// master's log file (the file's name is the vassal's).
+inline constexpr const char* kVassalLogVariable = "SUZERAIN_VASSAL_LOG";
 
 Result<LogFormat> parse_log_format(std::string_view text);
 // True when text is a level name spdlog knows ("warning", "warn", ...).

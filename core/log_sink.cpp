@@ -8,8 +8,16 @@
 
 namespace suz {
 
-LogSink::LogSink(std::string path) : path_(std::move(path)) {
-  if (!path_.empty()) file_ = open_file();
+LogSink::LogSink(std::string path, bool captures_output) : path_(std::move(path)), captures_output_(captures_output) {
+  if (path_.empty()) return;
+  file_ = open_file();
+  capture();
+}
+
+void LogSink::capture() const {
+  if (!captures_output_) return;
+  ::dup2(file_.get(), STDOUT_FILENO);
+  ::dup2(file_.get(), STDERR_FILENO);
 }
 
 Fd LogSink::open_file() const {
@@ -23,6 +31,7 @@ void LogSink::reopen() {
   Fd fresh = open_file();
   std::lock_guard<std::mutex> lock(mutex_);
   file_ = std::move(fresh);
+  capture();  // one dup2 each: a print in flight lands whole in one file or the other
 }
 
 void LogSink::sink_it_(const spdlog::details::log_msg& msg) {

@@ -15,8 +15,9 @@ namespace suz {
 
 class LogSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  // path empty: log to stderr. Otherwise append to path (created 0640).
-  explicit LogSink(std::string path);
+  // path empty: log to stderr. Otherwise append to path (created 0640);
+  // captures_output: and make it stdout and stderr too, at each (re)open.
+  explicit LogSink(std::string path, bool captures_output = false);
 
   // Reopens the file (after logrotate moved it away); no-op for stderr.
   void reopen();
@@ -32,7 +33,10 @@ class LogSink final : public spdlog::sinks::base_sink<std::mutex> {
  private:
   Fd open_file() const;
 
+  void capture() const;
+
   std::string path_;
+  bool captures_output_;
   Fd file_;
 };
 

@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
   cli.add_option("--ready-timeout", ready_timeout, "Kill a vassal whose workers are not all serving this long after it started")
       ->capture_default_str();
   cli.add_option("--heartbeat-timeout", heartbeat_timeout, "Kill a vassal master silent for this long")->capture_default_str();
+  std::string vassal_logs;
+  cli.add_option("--vassal-logs", vassal_logs,
+                 "Write each vassal's log, stdout and stderr to DIR/NAME.log (reopened on USR1) instead of the emperor's")
+      ->check(CLI::ExistingDirectory);
   cli.footer("Example: emperor --vassals /etc/suzerain/vassals\n         emperor status --vassals /etc/suzerain/vassals");
 
   CLI::App* status = cli.add_subcommand("status", "Show every vassal of a running emperor: state, pid, uptime, restarts");
@@ -112,6 +116,7 @@ int main(int argc, char** argv) {
   options.dir = fs::absolute(dir);
   options.status_socket = socket;
   options.tyrant = tyrant;
+  if (!vassal_logs.empty()) options.vassal_logs = fs::absolute(vassal_logs);
   options.vassal_program = sibling_program("vassal");
   suz::init_logging("emperor");
   suz::Emperor emperor(options);

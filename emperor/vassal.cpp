@@ -359,6 +359,8 @@ bool Vassal::start(std::unique_ptr<Process>& into) {
   spec.channel_variable = emperor_channel::kFdVariable;
   spec.environment = {std::string(emperor_channel::kHeartbeatVariable) + "=" +
                       std::to_string(options_.heartbeat_timeout / 3)};
+  if (!options_.vassal_logs.empty())
+    spec.environment.push_back(std::string(kVassalLogVariable) + "=" + (options_.vassal_logs / (name() + ".log")).string());
   if (credentials_ && ::geteuid() == 0) spec.become = credentials_;
   Launched launched;
   try {

@@ -45,6 +45,7 @@ struct EmperorOptions {
   double max_backoff = 30;
   std::filesystem::path status_socket;  // empty: DIR/.emperor.sock
   bool tyrant = false;                  // each vassal runs as its file's owner; root-owned files refused
+  std::filesystem::path vassal_logs;    // DIR/NAME.log for each vassal's output; empty: the emperor's own
 };
 
 class Vassal {

@@ -73,7 +73,18 @@ int main(int argc, char** argv) {
   // The app's environment, before CPython starts: os.environ and the
   // interpreter's own PYTHON* variables see it, and so does every worker.
   for (const auto& [name, value] : config->env) ::setenv(name.c_str(), value.c_str(), 1);
-  suz::init_logging("vassal " + config->vassal.name, config->log);
+  suz::LogOptions log = config->log;
+  if (const char* file = std::getenv(suz::kVassalLogVariable); file && *file && log.file.empty()) {
+    log.file = file;  // the emperor's --vassal-logs: everything this vassal writes
+    log.captures_output = true;
+  }
+  ::unsetenv(suz::kVassalLogVariable);  // not for the app's own subprocesses
+  try {
+    suz::init_logging("vassal " + config->vassal.name, log);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return suz::to_int(suz::ExitCode::kBootError);
+  }
   suz::set_process_title("vassal " + config->vassal.name + ": master");
 
   // Logging's fork hooks go first: the Python hooks, registered later, run
