@@ -16,6 +16,9 @@ std::size_t area_size = 0;
 // edits `environ` in place (unsetenv) or replaces it (setenv), so the array
 // handed to it cannot be what keeps them.
 char** held_environ = nullptr;
+// The array first handed to glibc, held too: a setenv (the app's [env])
+// replaces it with glibc's own and drops it.
+char** first_environ = nullptr;
 
 }  // namespace
 
@@ -36,7 +39,7 @@ void init_process_title(int argc, char** argv) {
     held_environ = static_cast<char**>(std::malloc(bytes));
     for (int i = 0; i < env_count; ++i) held_environ[i] = strdup(environ[i]);
     held_environ[env_count] = nullptr;
-    environ = static_cast<char**>(std::malloc(bytes));
+    environ = first_environ = static_cast<char**>(std::malloc(bytes));
     std::memcpy(environ, held_environ, bytes);
   }
   area_start = argv[0];
