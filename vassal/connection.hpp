@@ -121,6 +121,7 @@ class Connection final : public BodyReader, public ResponseWriter {
   bool wants_body_ahead();
   void make_room(std::size_t bytes);
   void shrink_buffer();
+  void resize_buffer(std::size_t size);
   // Queues what the socket will not take now, if it fits buffer_response.
   bool keep_for_later(const iovec* iov, std::size_t count);
   // Sends out_: until empty (blocking, with the I/O timeout), or what the

@@ -31,25 +31,22 @@ bool Connection::wants_body_ahead() {
 }
 
 void Connection::make_room(std::size_t bytes) {
-  if (buf_size_ - start_ >= bytes) return;
-  std::size_t size = std::max(buf_size_, bytes + kReadAhead);
-  std::unique_ptr<char[]> bigger(new char[size]);
-  std::memcpy(bigger.get(), buf_.get() + start_, end_ - start_);
-  end_ -= start_;
-  start_ = 0;
-  buf_ = std::move(bigger);
-  buf_size_ = size;
+  if (buf_size_ - start_ < bytes) resize_buffer(std::max(buf_size_, bytes + kReadAhead));
 }
 
 // A keep-alive connection does not hold on to a large body's memory.
 void Connection::shrink_buffer() {
-  if (buf_size_ == base_size_ || end_ - start_ > base_size_) return;
-  std::unique_ptr<char[]> smaller(new char[base_size_]);
-  std::memcpy(smaller.get(), buf_.get() + start_, end_ - start_);
+  if (buf_size_ != base_size_ && end_ - start_ <= base_size_) resize_buffer(base_size_);
+}
+
+// The unconsumed bytes, moved to the front of a new buffer of that size.
+void Connection::resize_buffer(std::size_t size) {
+  std::unique_ptr<char[]> fresh(new char[size]);
+  std::memcpy(fresh.get(), buf_.get() + start_, end_ - start_);
   end_ -= start_;
   start_ = 0;
-  buf_ = std::move(smaller);
-  buf_size_ = base_size_;
+  buf_ = std::move(fresh);
+  buf_size_ = size;
 }
 
 bool Connection::keep_for_later(const iovec* iov, std::size_t count) {
