@@ -102,6 +102,15 @@ void call_fork_helper(const char* name) {
   }
 }
 
+bool has_hooks(const char* name) {
+  Ref m(PyImport_ImportModule("suzerain"));
+  Ref hooks(m ? PyObject_GetAttrString(m.get(), "_hooks") : nullptr);
+  PyObject* list = hooks ? PyDict_GetItemString(hooks.get(), name) : nullptr;  // borrowed
+  bool any = list && PyList_Check(list) && PyList_Size(list) > 0;
+  PyErr_Clear();
+  return any;
+}
+
 void run_hooks(const char* name, double bound_seconds, std::string_view detail) {
   Ref m(PyImport_ImportModule("suzerain"));
   Ref result;

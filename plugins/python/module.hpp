@@ -36,6 +36,10 @@ void call_fork_helper(const char* name);
 // interpreter, in registration order. Throws PythonError on the first failure.
 void run_postfork_hooks();
 
+// Whether the current interpreter's apps registered a function for the
+// hook. GIL held.
+bool has_hooks(const char* name);
+
 // Runs suzerain._run_hooks(name, bound_seconds[, detail]): each function
 // registered for the hook, on a thread of its own, waited for at most
 // bound_seconds. GIL held. Failures are logged, never thrown.

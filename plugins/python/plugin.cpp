@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 
 #include "core/fork.hpp"
 #include "core/signals.hpp"
@@ -42,6 +43,9 @@ void install_stack_dump_handler() {
 
 }  // namespace
 
+// By Hook's values.
+constexpr const char* kHookNames[] = {"worker_exit", "master_ready", "master_exit"};
+
 struct PythonPlugin::State {
   const VassalConfig& config;
   std::vector<AppEntry> apps;
@@ -51,10 +55,14 @@ struct PythonPlugin::State {
   std::vector<PyInterpreterState*> interpreters;  // [0]: main
   // thread_states[thread][interpreter], created by each thread for itself.
   std::vector<std::vector<std::unique_ptr<ThreadState>>> thread_states;
+  // Which hooks the apps registered at import, read once in the master: a
+  // process with none never takes the GIL for them (a worker stopping while
+  // its threads spin would wait for it).
+  std::array<bool, 3> hooked{};
 };
 
 PythonPlugin::PythonPlugin(const VassalConfig& config)
-    : s_(std::make_unique<State>(State{config, {}, {}, {}, {}, {}, {}})) {
+    : s_(std::make_unique<State>(State{config, {}, {}, {}, {}, {}, {}, {}})) {
   if (!config.spooler.dir.empty()) set_spool_dir(config.spooler.dir);
   if (!config.app.module.empty()) s_->apps.push_back({"", config.app.module, config.app.interpreter});
   for (const MountConfig& m : config.mounts)
@@ -96,6 +104,7 @@ void PythonPlugin::load_in_master() {
   } catch (const PythonError& err) {
     throw AppLoadError(err.what());
   }
+  for (std::size_t i = 0; i < s_->hooked.size(); ++i) s_->hooked[i] = has_hooks(kHookNames[i]);
   // What every worker imports right after the fork (the stack dump handler,
   // the after-fork hook's importlib) is imported once here instead: each
   // replacement serves sooner (a dozen modules, ~15 ms less) and shares them.
@@ -185,12 +194,12 @@ void PythonPlugin::handle(int thread_index, Exchange& exchange) {
 }
 
 void PythonPlugin::run_hook(Hook hook, std::string_view detail) {
-  if (!s_->runtime) return;  // the app never loaded: nothing registered
-  static constexpr const char* kNames[] = {"worker_exit", "master_ready", "master_exit"};
+  auto i = static_cast<std::size_t>(hook);
+  if (!s_->runtime || !s_->hooked[i]) return;
   // The main interpreter's hooks: the apps imported in the master (an
   // isolated app's suzerain module is its own, and is not asked).
   Gil gil(s_->runtime->main_thread_state());
-  run_hooks(kNames[static_cast<int>(hook)], to_seconds(kHookBound), detail);
+  run_hooks(kHookNames[i], to_seconds(kHookBound), detail);
 }
 
 std::vector<MountPoint> PythonPlugin::mounts() const {

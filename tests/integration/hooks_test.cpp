@@ -39,7 +39,8 @@ TEST(Hooks, a_spooler_runs_worker_exit_when_it_stops) {
   VassalUnderTest v("[app]\nmodule = \"hooks_app:app\"\nchdir = \"@APPS@\"\n[spooler]\ndir = \"" + spool.path().string() +
                         "\"\nhandler = \"hooks_app:handle\"\n",
                     0);
-  ASSERT_TRUE(v.process().wait_for_line("running jobs from", 30s)) << v.process().output();
+  // Once the master knows it runs: a child still starting is killed, not stopped.
+  ASSERT_TRUE(v.process().wait_for_line("every worker and spooler running", 30s)) << v.process().output();
   ASSERT_TRUE(v.process().stop(SIGTERM, 30s));
   EXPECT_EQ(v.process().count_lines("HOOK worker_exit in pid \\d+ worker 0 spooler 1"), 1) << v.process().output();
 }
