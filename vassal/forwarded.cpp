@@ -13,7 +13,7 @@
 namespace suz {
 namespace {
 
-using Pairs = std::vector<std::pair<std::string, std::string>>;  // one Forwarded element, names lowercased
+using Pairs = std::vector<std::pair<std::string, std::string>>;  // one Forwarded element, names as sent
 
 bool is_forwarding_header(std::string_view name) {
   return iequals(name, "X-Forwarded-For") || iequals(name, "X-Forwarded-Proto") ||
@@ -73,9 +73,7 @@ std::optional<std::vector<Pairs>> parse_forwarded(std::string_view s) {
         value = token();
         if (value.empty()) return std::nullopt;
       }
-      std::string lower(name);
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-      elements.back().emplace_back(std::move(lower), std::move(value));
+      elements.back().emplace_back(std::string(name), std::move(value));
     }
     skip_ows();
     if (i >= s.size()) return elements;
@@ -87,7 +85,7 @@ std::optional<std::vector<Pairs>> parse_forwarded(std::string_view s) {
 
 const std::string* find(const Pairs& element, std::string_view name) {
   for (const auto& [n, v] : element)
-    if (n == name) return &v;
+    if (iequals(n, name)) return &v;  // parameter names are case-insensitive (RFC 7239 4)
   return nullptr;
 }
 
@@ -152,10 +150,16 @@ std::string resolve_forwarded(Request& r, const ProxyTrust& trust) {
   } else {
     if (auto xff = joined(r, "X-Forwarded-For"))
       for (std::string_view e : list_elements(*xff)) chain.emplace_back(e);
-    if (auto xfp = joined(r, "X-Forwarded-Proto"); xfp && !list_elements(*xfp).empty())
-      proto = std::string(list_elements(*xfp).back());
-    if (auto xfh = joined(r, "X-Forwarded-Host"); xfh && !list_elements(*xfh).empty())
-      host = std::string(list_elements(*xfh).back());
+    // The right-most element of a list field, if it has one.
+    auto last_of = [&](std::string_view name) -> std::optional<std::string> {
+      auto list = joined(r, name);
+      if (!list) return std::nullopt;
+      auto elements = list_elements(*list);
+      if (elements.empty()) return std::nullopt;
+      return std::string(elements.back());
+    };
+    proto = last_of("X-Forwarded-Proto");
+    host = last_of("X-Forwarded-Host");
   }
 
   for (auto hop = chain.rbegin(); hop != chain.rend(); ++hop) {
@@ -166,9 +170,8 @@ std::string resolve_forwarded(Request& r, const ProxyTrust& trust) {
     if (!trust.forwarded_allow.contains(address)) break;
   }
   if (proto) {
-    std::string p = *proto;
-    std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (p == "http" || p == "https") r.url_scheme = p;
+    if (iequals(*proto, "http")) r.url_scheme = "http";
+    else if (iequals(*proto, "https")) r.url_scheme = "https";
   }
   if (trust.forwarded_host && host && plausible_host(*host)) {
     std::erase_if(r.headers, [](const auto& h) { return iequals(h.first, "Host"); });
