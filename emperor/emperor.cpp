@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <iterator>
-#include <nlohmann/json.hpp>
 
 #include "core/log.hpp"
 #include "core/signals.hpp"
@@ -42,7 +41,8 @@ ExitCode Emperor::run() {
   std::filesystem::path status_path =
       options_.status_socket.empty() ? options_.dir / ".emperor.sock" : options_.status_socket;
   try {
-    status_ = std::make_unique<StatusServer>(loop_, status_path, [this] { return status_json(); });
+    control_ = std::make_unique<ControlServer>(
+        loop_, status_path, [this](const control::Request& r, ControlServer::Reply reply) { control(r, std::move(reply)); });
   } catch (const std::exception& e) {
     spdlog::critical("status socket: {}", e.what());
     return ExitCode::kBootError;
@@ -69,7 +69,7 @@ ExitCode Emperor::run() {
   ev_run(loop_, 0);
   notify_.stop();
   boot_wait_.stop();
-  status_.reset();
+  control_.reset();
   spdlog::info("stopped");
   return ExitCode::kOk;
 }
@@ -98,20 +98,34 @@ void Emperor::on_file(const std::string& file, FileChange change) {
   read_then(file, change == FileChange::kChanged ? Vassal::Event::kFilePresent : Vassal::Event::kFileSeen);
 }
 
-void Emperor::read_then(const std::string& file, Vassal::Event event) {
+void Emperor::read_then(const std::string& file, Vassal::Event event, Vassal::Answer answer) {
   std::uint64_t generation = ++read_generation_[file];
-  reads_->read(options_.dir / file, [this, file, event, generation](FileRead read) {
+  reads_->read(options_.dir / file, [this, file, event, generation, answer = std::move(answer)](FileRead read) mutable {
     if (boot_reads_.erase(file) && boot_reads_.empty()) report_ready();
-    // Superseded: a newer read, or the file's removal, came meanwhile.
-    if (stopping_ || read_generation_[file] != generation) return;
-    on_read(file, event, std::move(read));
+    if (stopping_) {
+      if (answer) answer(false, "the emperor is stopping");
+      return;
+    }
+    // Superseded: a newer read, or the file's removal, came meanwhile (and
+    // decides what an operator waiting on this one is told).
+    if (read_generation_[file] != generation) {
+      auto it = vassals_.find(file);
+      if (answer && it != vassals_.end()) it->second->await(Vassal::Awaited::kServing, std::move(answer));
+      else if (answer) answer(false, "its file was removed");
+      return;
+    }
+    on_read(file, event, std::move(read), std::move(answer));
   });
 }
 
-void Emperor::on_read(const std::string& file, Vassal::Event event, FileRead read) try {
+void Emperor::on_read(const std::string& file, Vassal::Event event, FileRead read, Vassal::Answer answer) try {
   auto it = vassals_.find(file);
+  if (answer && it != vassals_.end()) it->second->await(Vassal::Awaited::kServing, std::move(answer));
   if (it == vassals_.end()) {
-    if (event == Vassal::Event::kReload) return;  // forgotten since
+    if (event == Vassal::Event::kReload || event == Vassal::Event::kRelease) {  // forgotten since
+      if (answer) answer(false, "its file was removed");
+      return;
+    }
     spdlog::info("vassal file {}: new", escaped(file));
     it = vassals_.emplace(file, std::make_unique<Vassal>(loop_, options_, file)).first;
     it->second->on_reload_asked([this, file] { read_then(file, Vassal::Event::kReload); });
@@ -177,24 +191,6 @@ void Emperor::forget_finished() {
 }  // namespace suz
 
 namespace suz {
-
-std::string Emperor::status_json() const {
-  using json = nlohmann::ordered_json;
-  json vassals = json::array();
-  for (const auto& [file, v] : vassals_) {
-    json entry = {{"name", v->name()},
-                  {"state", v->state_name()},
-                  {"pid", v->pid()},
-                  {"uptime_seconds", v->uptime_seconds()},
-                  {"restarts", v->restarts()},
-                  {"last_exit", v->last_exit()},
-                  {"config", v->path().string()}};
-    if (auto in = v->restart_in()) entry["restart_in_seconds"] = *in;  // in backoff
-    vassals.push_back(std::move(entry));
-  }
-  json doc = {{"emperor_pid", ::getpid()}, {"vassals_dir", options_.dir.string()}, {"vassals", vassals}};
-  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-}
 
 void Emperor::notify_systemd() {
   log_stray_signals();

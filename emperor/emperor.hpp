@@ -9,6 +9,9 @@
 //   USR1       reopen logs: sent on to every master (core/signals.hpp has
 //              the whole table, and what the stray signals do)
 //
+// Its control socket answers `emperor status`, and `emperor reload|stop|
+// start NAME` once their outcome is known (emperor/control.hpp).
+//
 // Under systemd (Type=notify) it reports READY=1 once every boot vassal was
 // started, a STATUS= line with the vassals' states, WATCHDOG=1 when the unit
 // has WatchdogSec=, and STOPPING=1.
@@ -23,7 +26,7 @@
 #include "core/exit_code.hpp"
 #include "emperor/directory_watcher.hpp"
 #include "emperor/file_reads.hpp"
-#include "emperor/status_server.hpp"
+#include "emperor/control_server.hpp"
 #include "emperor/vassal.hpp"
 
 namespace suz {
@@ -40,8 +43,10 @@ class Emperor {
  private:
   void on_file(const std::string& file, FileChange change);
   // Reads file off the loop, then gives it to its vassal with event.
-  void read_then(const std::string& file, Vassal::Event event);
-  void on_read(const std::string& file, Vassal::Event event, FileRead read);
+  // An operator's answer, if given, waits on the outcome of the event.
+  void read_then(const std::string& file, Vassal::Event event, Vassal::Answer answer = {});
+  void on_read(const std::string& file, Vassal::Event event, FileRead read, Vassal::Answer answer = {});
+  void control(const control::Request& request, ControlServer::Reply reply);
   void report_ready();
   void on_signal(ev::sig& w, int);
   void on_child(ev::child& w, int) { reap(w.rpid, w.rstatus); }
@@ -59,7 +64,7 @@ class Emperor {
   ev::child reaper_;
   ev::timer notify_;
   std::string last_status_;
-  std::unique_ptr<StatusServer> status_;
+  std::unique_ptr<ControlServer> control_;
   bool stopping_ = false;
   std::map<std::string, std::uint64_t> read_generation_;  // per file: the read whose result counts
   std::set<std::string> boot_reads_;                      // boot files not read yet

@@ -1,6 +1,7 @@
 // emperor: keeps one vassal running per TOML file in a directory.
 //   emperor --vassals DIR            run
 //   emperor status [--json] ...      ask a running emperor
+//   emperor reload|stop|start NAME   command it (emperor/control.hpp)
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@
 #include "core/units.hpp"
 #include "core/version.hpp"
 #include "emperor/emperor.hpp"
-#include "emperor/status_server.hpp"
+#include "emperor/control_server.hpp"
 
 namespace fs = std::filesystem;
 
@@ -40,7 +41,7 @@ fs::path status_path(const std::string& socket, const std::string& dir) {
 int print_status(const fs::path& path, bool as_json) {
   std::string doc;
   try {
-    doc = suz::fetch_status(path);
+    doc = suz::ask_emperor(path, suz::control::Request{});
   } catch (const std::exception& e) {
     std::cerr << "emperor status: " << e.what() << "\n";
     return suz::to_int(suz::ExitCode::kFailure);
@@ -67,6 +68,42 @@ int print_status(const fs::path& path, bool as_json) {
   return 0;
 }
 
+// A command's answer: its message on stdout and 0, or its error on stderr.
+int run_command(const fs::path& path, const suz::control::Request& request) {
+  std::string what = "emperor " + std::string(suz::control::verb_name(request.verb));
+  std::string doc;
+  try {
+    doc = suz::ask_emperor(path, request);
+  } catch (const std::exception& e) {
+    std::cerr << what << ": " << e.what() << "\n";
+    return suz::to_int(suz::ExitCode::kFailure);
+  }
+  auto answer = nlohmann::json::parse(doc, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object() || !answer.contains("ok")) {
+    std::cerr << what << ": not an answer from an emperor at " << path << "\n";
+    return suz::to_int(suz::ExitCode::kFailure);
+  }
+  if (!answer["ok"].get<bool>()) {
+    std::cerr << what << ": " << answer.value("error", std::string("failed")) << "\n";
+    return suz::to_int(suz::ExitCode::kFailure);
+  }
+  std::cout << answer.value("vassal", std::string()) << ": " << answer.value("message", std::string()) << "\n";
+  return 0;
+}
+
+// Where the subcommands find the emperor: --vassals DIR or --socket PATH.
+struct Target {
+  std::string dir, socket;
+  void add_to(CLI::App* sub) {
+    sub->add_option("--vassals", dir, "The emperor's vassal directory")->check(CLI::ExistingDirectory);
+    sub->add_option("--socket", socket, "The emperor's status socket (instead of --vassals)");
+  }
+  void check() const {
+    if (dir.empty() && socket.empty()) throw CLI::RequiredError("--vassals or --socket");
+  }
+  fs::path path() const { return status_path(socket, dir); }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,20 +126,45 @@ int main(int argc, char** argv) {
   cli.add_option("--vassal-logs", vassal_logs,
                  "Write each vassal's log, stdout and stderr to DIR/NAME.log (reopened on USR1) instead of the emperor's")
       ->check(CLI::ExistingDirectory);
-  cli.footer("Example: emperor --vassals /etc/suzerain/vassals\n         emperor status --vassals /etc/suzerain/vassals");
+  cli.footer("Example: emperor --vassals /etc/suzerain/vassals\n         emperor status --vassals /etc/suzerain/vassals\n"
+             "         emperor reload app --vassals /etc/suzerain/vassals");
 
+  Target target;
   CLI::App* status = cli.add_subcommand("status", "Show every vassal of a running emperor: state, pid, uptime, restarts");
   bool as_json = false;
-  std::string status_dir, status_socket;
-  status->add_option("--vassals", status_dir, "The emperor's vassal directory")->check(CLI::ExistingDirectory);
-  status->add_option("--socket", status_socket, "The emperor's status socket (instead of --vassals)");
+  target.add_to(status);
   status->add_flag("--json", as_json, "The status document as JSON");
+  // The commands, each answered once its outcome is known.
+  struct Command {
+    suz::control::Verb verb;
+    const char* help;
+    CLI::App* app = nullptr;
+  };
+  std::vector<Command> commands = {
+      {suz::control::Verb::kReload,
+       "Reload one vassal: a new master loads its file and takes over once serving; fails, with the old master still "
+       "serving, if the new one does not"},
+      {suz::control::Verb::kStop,
+       "Stop one vassal and keep it stopped (file changes included) until `emperor start NAME` or the emperor restarts"},
+      {suz::control::Verb::kStart, "Start a vassal stopped by `emperor stop` (or one waiting in backoff, at once)"},
+  };
+  std::string vassal_name;
+  for (Command& c : commands) {
+    c.app = cli.add_subcommand(std::string(suz::control::verb_name(c.verb)), c.help);
+    c.app->add_option("NAME", vassal_name, "The vassal: its [vassal] name, its file's stem, or its file name")->required();
+    target.add_to(c.app);
+  }
+  auto command_parsed = [&]() -> const Command* {
+    for (const Command& c : commands)
+      if (c.app->parsed()) return &c;
+    return nullptr;
+  };
 
   suz::EmperorOptions options;
   try {
     cli.parse(argc, argv);
-    if (status->parsed()) {
-      if (status_dir.empty() && status_socket.empty()) throw CLI::RequiredError("--vassals or --socket");
+    if (status->parsed() || command_parsed()) {
+      target.check();
     } else {
       if (dir.empty()) throw CLI::RequiredError("--vassals");
       options.ready_timeout = seconds_of(ready_timeout, "--ready-timeout");
@@ -111,7 +173,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? 0 : suz::to_int(suz::ExitCode::kUsage);
   }
-  if (status->parsed()) return print_status(status_path(status_socket, status_dir), as_json);
+  if (status->parsed()) return print_status(target.path(), as_json);
+  if (const Command* c = command_parsed()) return run_command(target.path(), suz::control::Request{c->verb, vassal_name});
 
   options.dir = fs::absolute(dir);
   options.status_socket = socket;

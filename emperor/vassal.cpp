@@ -25,6 +25,7 @@ std::string_view state_name(VassalState s) {
     case VassalState::kReloading: return "reloading";
     case VassalState::kBackoff: return "backoff";
     case VassalState::kStopping: return "stopping";
+    case VassalState::kStopped: return "stopped";
   }
   return "unknown";
 }
@@ -105,6 +106,27 @@ Vassal::~Vassal() {
   for (Process* p : {current_.get(), successor_.get()})
     if (p) launcher_.signal(p->pid, SIGKILL);
   for (auto& p : leaving_) launcher_.signal(p->pid, SIGKILL);
+  settle_all("the emperor forgot the vassal (its file is gone, or the emperor stops)");
+}
+
+void Vassal::await(Awaited what, Answer answer) { waiters_.emplace_back(what, std::move(answer)); }
+
+void Vassal::settle(Awaited what, bool ok, const std::string& message) {
+  std::vector<Answer> due;
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->first == what) {
+      due.push_back(std::move(it->second));
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (Answer& a : due) a(ok, message);
+}
+
+void Vassal::settle_all(const std::string& why) {
+  settle(Awaited::kServing, false, why);
+  settle(Awaited::kStopped, false, why);
 }
 
 std::string Vassal::name() const {
@@ -133,15 +155,19 @@ void Vassal::set_state(VassalState s) {
 void Vassal::take_read(FileRead read) { read_ = std::move(read); }
 
 bool Vassal::load() {
+  load_error_ = "the file was not read";
   if (!read_) return false;  // the emperor hands a read over before every event that loads
   if (!read_->text) {
-    spdlog::error("vassal {}: {}", file_shown_, read_->text.error().str());
+    load_error_ = read_->text.error().str();
+    spdlog::error("vassal {}: {}", file_shown_, load_error_);
     return false;
   }
   loaded_hash_ = std::hash<std::string>{}(*read_->text);
   ConfigResult loaded = parse_vassal_config(*read_->text, path_);
   if (!loaded) {
     for (const ConfigIssue& issue : loaded.error()) spdlog::error("vassal {}: {}", file_shown_, issue.str());
+    load_error_ = loaded.error().empty() ? "invalid" : loaded.error().front().str();
+    if (loaded.error().size() > 1) load_error_ += fmt::format(" (and {} more in the log)", loaded.error().size() - 1);
     return false;
   }
   // Whom it runs as is part of the configuration: a file that asks for a
@@ -150,7 +176,8 @@ bool Vassal::load() {
   if (options_.tyrant) {
     const FileOwner& owner = read_->owner;
     if (owner.uid == 0) {
-      spdlog::error("vassal {}: --tyrant: refusing a file owned by root (chown it to the user the app runs as)", file_shown_);
+      load_error_ = "--tyrant: refusing a file owned by root (chown it to the user the app runs as)";
+      spdlog::error("vassal {}: {}", file_shown_, load_error_);
       return false;
     }
     who = credentials_of_owner(owner.uid, owner.gid);
@@ -160,14 +187,16 @@ bool Vassal::load() {
   } else {
     auto resolved = resolve_credentials(loaded->vassal.uid, loaded->vassal.gid);
     if (!resolved) {
-      spdlog::error("vassal {}: {}", file_shown_, resolved.error());
+      load_error_ = resolved.error();
+      spdlog::error("vassal {}: {}", file_shown_, load_error_);
       return false;
     }
     who = *resolved;
   }
   if (who) {
     if (auto why = cannot_become(*who)) {
-      spdlog::error("vassal {}: {}", file_shown_, *why);
+      load_error_ = *why;
+      spdlog::error("vassal {}: {}", file_shown_, load_error_);
       return false;
     }
   }
@@ -192,18 +221,37 @@ void Vassal::on(Event e, Process* p, int status) {
     case Event::kFileSeen:
       if (file_present_ && state_ != VassalState::kStopping && unchanged_since_loaded()) return;
       [[fallthrough]];
+    case Event::kRelease:
     case Event::kFilePresent:
     case Event::kReload: {
       file_present_ = true;
-      if (emperor_stopping_) return;
+      if (emperor_stopping_) {
+        settle(Awaited::kServing, false, "the emperor is stopping");
+        return;
+      }
+      if (e == Event::kRelease) {
+        if (!held_ && (state_ == VassalState::kRunning || state_ == VassalState::kReloading)) {
+          settle(Awaited::kServing, true, fmt::format("already running (pid {})", current_->pid));
+          return;
+        }
+        if (!held_ && state_ == VassalState::kStarting) return;  // answered when it serves
+        held_ = false;
+      } else if (held_) {
+        spdlog::info("vassal {}: stopped by `emperor stop`: the change starts nothing until `emperor start {}`", name(),
+                     name());
+        settle(Awaited::kServing, false, "stopped by `emperor stop`: `emperor start " + name() + "` starts it");
+        return;
+      }
       if (state_ == VassalState::kStopping) return;  // started again once the old master is gone
       bool was_serving = state_ == VassalState::kRunning || state_ == VassalState::kReloading;
       if (!load()) {
         if (was_serving || state_ == VassalState::kStarting) {
           spdlog::error("vassal {}: {} is invalid: still running the previous configuration", name(), file_shown_);
+          settle(Awaited::kServing, false, load_error_ + ": still running the previous configuration");
         } else {
           backoff_.stop();
           set_state(VassalState::kInvalid);
+          settle(Awaited::kServing, false, load_error_);
         }
         return;
       }
@@ -216,6 +264,7 @@ void Vassal::on(Event e, Process* p, int status) {
         }
         spdlog::info("vassal {}: reloading (pid {} keeps serving until the new master does)", name(), current_->pid);
         if (start(successor_)) set_state(VassalState::kReloading);
+        else settle(Awaited::kServing, false, "cannot start a new master: " + last_exit_);
         return;
       }
       if (current_) {  // starting: start over with the new file
@@ -223,24 +272,44 @@ void Vassal::on(Event e, Process* p, int status) {
         leaving_.push_back(std::move(current_));
       }
       quick_deaths_ = 0;
-      if (start(current_)) set_state(VassalState::kStarting);
-      else enter_backoff();
+      if (start(current_)) {
+        set_state(VassalState::kStarting);
+      } else {
+        settle(Awaited::kServing, false, "cannot start: " + last_exit_);
+        enter_backoff();
+      }
       return;
     }
 
+    case Event::kHold:
+      if (held_ && state_ == VassalState::kStopped) {
+        settle(Awaited::kStopped, true, "already stopped");
+        return;
+      }
+      held_ = true;
+      [[fallthrough]];
     case Event::kFileGone:
     case Event::kStop:
     case Event::kQuickStop: {
       bool graceful = e != Event::kQuickStop;
       if (e == Event::kFileGone) file_present_ = false;
-      else emperor_stopping_ = true;
+      else if (e != Event::kHold) emperor_stopping_ = true;
+      settle(Awaited::kServing, false,
+             e == Event::kHold       ? "stopped by `emperor stop`"
+             : e == Event::kFileGone ? "the file was removed"
+                                     : "the emperor is stopping");
       backoff_.stop();
       for (Process* q : {current_.get(), successor_.get()})
         if (q && (!q->asked_to_stop || !graceful)) ask_to_stop(*q, graceful);
       for (auto& q : leaving_)
         if (!graceful) ask_to_stop(*q, false);
-      if (has_processes()) set_state(VassalState::kStopping);
-      else sockets_.clear();
+      if (has_processes()) {
+        set_state(VassalState::kStopping);
+        return;
+      }
+      sockets_.clear();
+      if (held_ && file_present_) set_state(VassalState::kStopped);
+      settle(Awaited::kStopped, true, "stopped");
       return;
     }
 
@@ -251,8 +320,10 @@ void Vassal::on(Event e, Process* p, int status) {
       if (p == current_.get() && state_ == VassalState::kStarting) {
         spdlog::info("vassal {}: serving (pid {})", name(), p->pid);
         set_state(VassalState::kRunning);
+        settle(Awaited::kServing, true, fmt::format("serving (pid {})", p->pid));
       } else if (p == successor_.get() && state_ == VassalState::kReloading) {
         spdlog::info("vassal {}: reloaded: pid {} serves, pid {} stops", name(), p->pid, current_->pid);
+        settle(Awaited::kServing, true, fmt::format("reloaded: pid {} serves, pid {} stops", p->pid, current_->pid));
         ask_to_stop(*current_, true);
         leaving_.push_back(std::move(current_));
         current_ = std::move(successor_);
@@ -276,6 +347,9 @@ void Vassal::on(Event e, Process* p, int status) {
         spdlog::error("vassal {}: the new master (pid {}) {} before serving: pid {} keeps serving the previous "
                       "configuration",
                       name(), p->pid, how, current_ ? current_->pid : 0);
+        settle(Awaited::kServing, false,
+               fmt::format("the new master (pid {}) {} before serving: pid {} keeps serving the previous configuration",
+                           p->pid, how, current_ ? current_->pid : 0));
         if (state_ == VassalState::kReloading) set_state(VassalState::kRunning);
       } else if (p == current_.get()) {
         gone = std::move(current_);
@@ -288,6 +362,7 @@ void Vassal::on(Event e, Process* p, int status) {
           set_state(VassalState::kStarting);
         } else {
           spdlog::error("vassal {}: pid {} {}", name(), p->pid, how);
+          settle(Awaited::kServing, false, fmt::format("pid {} {}{}", p->pid, how, gone->ready ? "" : " before serving"));
           bool healthy = gone->ready_at &&
                          std::chrono::duration<double>(Clock::now() - *gone->ready_at).count() >= options_.healthy_after;
           if (healthy) quick_deaths_ = 0;
@@ -295,13 +370,15 @@ void Vassal::on(Event e, Process* p, int status) {
         }
       }
       if (state_ == VassalState::kStopping && !has_processes()) {
-        if (file_present_ && !emperor_stopping_) {
-          // The file came back while the old master stopped.
+        // The file came back, or `emperor start` came, while the old master stopped.
+        bool again = file_present_ && !emperor_stopping_ && !held_;
+        if (!again) sockets_.clear();  // else kept: connections waiting in them are served
+        if (held_ && file_present_ && !emperor_stopping_) set_state(VassalState::kStopped);
+        else if (!again) spdlog::info("vassal {}: stopped", name());
+        settle(Awaited::kStopped, true, again ? "stopped, and started again since" : "stopped");
+        if (again) {
           state_ = VassalState::kInvalid;
           on(Event::kFilePresent);
-        } else {
-          sockets_.clear();
-          spdlog::info("vassal {}: stopped", name());
         }
       }
       return;
@@ -310,6 +387,7 @@ void Vassal::on(Event e, Process* p, int status) {
     case Event::kBackoffElapsed:
       if (!load()) {
         set_state(VassalState::kInvalid);
+        settle(Awaited::kServing, false, load_error_);
         return;
       }
       if (start(current_)) set_state(VassalState::kStarting);

@@ -11,8 +11,15 @@
 //              (on the same sockets) and takes over once serving
 //   backoff    the master died unasked: restarted after a delay that grows
 //              with quick deaths and resets after a healthy run
-//   stopping   the file is gone (or the emperor stops): masters were asked
-//              to stop, and are killed after a mercy timeout
+//   stopping   the file is gone (or the emperor stops, or `emperor stop`):
+//              masters were asked to stop, and are killed after a mercy timeout
+//   stopped    held by `emperor stop NAME`: nothing runs, its sockets are
+//              closed, file changes are noted but start nothing, until
+//              `emperor start NAME` (the hold lives in the emperor's memory)
+//
+// An operator's command (emperor/control.hpp) waits on an outcome: the
+// vassal serving from a master started for it, or its last master gone.
+// Every waiter is answered, by the transition that decides it.
 #include <ev++.h>
 #include <sys/types.h>
 
@@ -23,6 +30,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/credentials.hpp"
@@ -33,7 +42,7 @@
 
 namespace suz {
 
-enum class VassalState { kInvalid, kStarting, kRunning, kReloading, kBackoff, kStopping };
+enum class VassalState { kInvalid, kStarting, kRunning, kReloading, kBackoff, kStopping, kStopped };
 std::string_view state_name(VassalState s);
 
 struct EmperorOptions {
@@ -65,6 +74,15 @@ class Vassal {
     kReadyTimeout,    // process: not serving in time
     kHeartbeatMissed, // process
     kMercyElapsed,    // process: did not stop when asked
+    kHold,            // `emperor stop NAME`
+    kRelease,         // `emperor start NAME` (the file read again first)
+  };
+
+  // An operator waiting for an outcome: ok, and what happened.
+  using Answer = std::function<void(bool ok, const std::string& message)>;
+  enum class Awaited {
+    kServing,  // a master started after the wait began serves (reload, start)
+    kStopped,  // no master left (stop)
   };
 
   Vassal(struct ev_loop* loop, const EmperorOptions& options, std::string file, MasterLauncher launcher = {});
@@ -82,6 +100,9 @@ class Vassal {
   // Called when a master of this vassal asks to be reloaded (it got HUP):
   // the emperor reads the file and sends kReload.
   void on_reload_asked(std::function<void()> fn) { reload_asked_ = std::move(fn); }
+  // Answers answer once the awaited outcome (or its failure) is known; the
+  // event that brings it about is sent next, by the caller.
+  void await(Awaited what, Answer answer);
   // Sends sig to every master of this vassal (the emperor's USR1).
   void signal_masters(int sig) const;
   // No file, no process: the emperor can forget it.
@@ -100,6 +121,8 @@ class Vassal {
   const std::string& last_exit() const { return last_exit_; }
 
  private:
+  void settle(Awaited what, bool ok, const std::string& message);
+  void settle_all(const std::string& why);  // every waiter fails
   bool start(std::unique_ptr<Process>& into);  // a new master on config_; false (logged) if it could not start
   bool load();               // config_ from read_; false (logged) if invalid
   bool unchanged_since_loaded() const;
@@ -114,6 +137,9 @@ class Vassal {
   const EmperorOptions& options_;
   MasterLauncher launcher_;
   std::function<void()> reload_asked_;
+  std::vector<std::pair<Awaited, Answer>> waiters_;
+  bool held_ = false;        // `emperor stop`: stays stopped until `emperor start`
+  std::string load_error_;   // why the last load() failed
   std::string file_;
   std::string file_shown_;  // escaped for the log (core/log.hpp)
   std::filesystem::path path_;

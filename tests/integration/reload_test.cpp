@@ -6,9 +6,11 @@
 
 #include <fstream>
 
+#include "core/exit_code.hpp"
 #include "tests/support/emperor.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/probe.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/vassal.hpp"
 
 namespace suz::test {
@@ -146,6 +148,43 @@ TEST(Reload, hup_to_a_master_under_an_emperor_asks_the_emperor_to_reload_it) {
   EXPECT_EQ(answer(port), "v2 blue");
   probe.stop();
   EXPECT_EQ(probe.failed(), 0) << testing::PrintToString(probe.failures());
+}
+
+// `emperor reload NAME`: the same reload, asked over the control socket, and
+// answered once the new master serves or failed.
+RunResult emperor_command(const EmperorUnderTest& e, const std::string& verb, const std::string& name) {
+  return run({program("emperor"), verb, name, "--vassals", e.dir().path().string()}, 60s);
+}
+
+TEST(Reload, emperor_reload_name_answers_once_the_new_code_serves_with_no_failed_request) {
+  TempDir code;
+  write_app(code, app_of("v1"));
+  EmperorUnderTest e({{"app", vassal_in(code, "blue")}, {"other", tiny_vassal()}});
+  int port = e.port_of("app");
+  pid_t first = e.wait_serving("app");
+  ASSERT_NE(first, 0) << e.process().output();
+  Probe probe(port);
+  write_app(code, app_of("v2"));
+  auto r = emperor_command(e, "reload", "app");
+  ASSERT_EQ(r.exit_code(), 0) << r.err << e.process().output();
+  pid_t second = e.wait_serving("app", 2);
+  EXPECT_NE(r.out.find("app: reloaded: pid " + std::to_string(second) + " serves, pid " + std::to_string(first) + " stops"),
+            std::string::npos)
+      << r.out;
+  ASSERT_TRUE(e.process().wait_for_line("vassal app: pid " + std::to_string(first) + " exited", 30s));
+  EXPECT_EQ(answer(port), "v2 blue");
+  probe.stop();
+  EXPECT_GT(probe.ok(), 0);
+  EXPECT_EQ(probe.failed(), 0) << testing::PrintToString(probe.failures());
+  EXPECT_EQ(e.process().count_lines("vassal other: started pid"), 1) << "only the vassal named was reloaded";
+
+  write_app(code, "this is not python\n");
+  auto broken = emperor_command(e, "reload", "app");
+  EXPECT_EQ(broken.exit_code(), to_int(ExitCode::kFailure));
+  EXPECT_NE(broken.err.find("before serving: pid " + std::to_string(second) + " keeps serving the previous configuration"),
+            std::string::npos)
+      << broken.err;
+  EXPECT_EQ(answer(port), "v2 blue");
 }
 
 }  // namespace

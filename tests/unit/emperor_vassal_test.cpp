@@ -189,5 +189,137 @@ TEST_F(EmperorVassal, a_master_not_serving_yet_is_also_signalled_when_asked_to_s
   EXPECT_EQ(signals_[0], std::make_pair(launched_.back(), SIGTERM));
 }
 
+// An operator's command (emperor/control.hpp) waits on an outcome.
+struct Answers {
+  std::vector<std::pair<bool, std::string>> got;
+  Vassal::Answer take() {
+    return [this](bool ok, const std::string& message) { got.emplace_back(ok, message); };
+  }
+};
+
+TEST_F(EmperorVassal, stop_holds_a_vassal_stopped_through_file_changes_until_start) {
+  file(kConfig);
+  pid_t pid = launched_.back();
+  says(pid, emperor_channel::kReady);
+  Answers stop;
+  vassal_->await(Vassal::Awaited::kStopped, stop.take());
+  vassal_->on(Vassal::Event::kHold);
+  EXPECT_EQ(vassal_->state(), VassalState::kStopping);
+  EXPECT_EQ(heard(pid), emperor_channel::kStop);
+  EXPECT_TRUE(stop.got.empty());  // answered when the master is gone, not when asked
+  dies(pid, exited_with(0));
+  EXPECT_EQ(vassal_->state(), VassalState::kStopped);
+  ASSERT_EQ(stop.got.size(), 1u);
+  EXPECT_TRUE(stop.got[0].first);
+  EXPECT_FALSE(vassal_->finished());  // its file is still there
+
+  file(kOtherConfig);  // an edit, a touch, the emperor's HUP: nothing starts
+  file(kOtherConfig, Vassal::Event::kReload);
+  EXPECT_EQ(launched_.size(), 1u);
+  EXPECT_EQ(vassal_->state(), VassalState::kStopped);
+
+  Answers start;
+  vassal_->await(Vassal::Awaited::kServing, start.take());
+  file(kOtherConfig, Vassal::Event::kRelease);
+  ASSERT_EQ(launched_.size(), 2u);
+  EXPECT_EQ(vassal_->state(), VassalState::kStarting);
+  EXPECT_TRUE(start.got.empty());
+  says(launched_.back(), emperor_channel::kReady);
+  ASSERT_EQ(start.got.size(), 1u);
+  EXPECT_TRUE(start.got[0].first) << start.got[0].second;
+  EXPECT_EQ(vassal_->state(), VassalState::kRunning);
+}
+
+TEST_F(EmperorVassal, reload_is_answered_by_the_new_master_serving_or_failing_with_the_old_one_kept) {
+  file(kConfig);
+  pid_t old = launched_.back();
+  says(old, emperor_channel::kReady);
+  Answers reload;
+  vassal_->await(Vassal::Awaited::kServing, reload.take());
+  file(kOtherConfig, Vassal::Event::kReload);
+  pid_t next = launched_.back();
+  ASSERT_NE(next, old);
+  EXPECT_TRUE(reload.got.empty());
+  dies(next, exited_with(4));
+  ASSERT_EQ(reload.got.size(), 1u);
+  EXPECT_FALSE(reload.got[0].first);
+  EXPECT_NE(reload.got[0].second.find("keeps serving"), std::string::npos) << reload.got[0].second;
+  EXPECT_EQ(vassal_->pid(), old);
+
+  vassal_->await(Vassal::Awaited::kServing, reload.take());
+  file(kOtherConfig, Vassal::Event::kReload);
+  says(launched_.back(), emperor_channel::kReady);
+  ASSERT_EQ(reload.got.size(), 2u);
+  EXPECT_TRUE(reload.got[1].first);
+  EXPECT_EQ(vassal_->pid(), launched_.back());
+}
+
+TEST_F(EmperorVassal, reload_of_an_invalid_file_fails_at_once_naming_the_key) {
+  file(kConfig);
+  says(launched_.back(), emperor_channel::kReady);
+  Answers reload;
+  vassal_->await(Vassal::Awaited::kServing, reload.take());
+  file((std::string(kConfig) + "workers = \"many\"\n").c_str(), Vassal::Event::kReload);
+  ASSERT_EQ(reload.got.size(), 1u);
+  EXPECT_FALSE(reload.got[0].first);
+  EXPECT_NE(reload.got[0].second.find("workers"), std::string::npos) << reload.got[0].second;
+  EXPECT_EQ(vassal_->state(), VassalState::kRunning);
+  EXPECT_EQ(launched_.size(), 1u);
+}
+
+TEST_F(EmperorVassal, reload_and_start_of_a_stopped_vassal_and_stop_of_a_stopped_one) {
+  file(kConfig);
+  Answers stop, reload;
+  vassal_->await(Vassal::Awaited::kStopped, stop.take());
+  vassal_->on(Vassal::Event::kHold);  // a master not serving yet: signalled
+  dies(launched_.back(), exited_with(0));
+  ASSERT_EQ(stop.got.size(), 1u);
+  vassal_->await(Vassal::Awaited::kServing, reload.take());
+  file(kConfig, Vassal::Event::kReload);
+  ASSERT_EQ(reload.got.size(), 1u);
+  EXPECT_FALSE(reload.got[0].first);
+  EXPECT_NE(reload.got[0].second.find("emperor start"), std::string::npos);
+  vassal_->await(Vassal::Awaited::kStopped, stop.take());
+  vassal_->on(Vassal::Event::kHold);
+  ASSERT_EQ(stop.got.size(), 2u);
+  EXPECT_TRUE(stop.got[1].first);
+  EXPECT_EQ(stop.got[1].second, "already stopped");
+}
+
+TEST_F(EmperorVassal, start_during_the_stop_starts_it_again_once_the_old_master_is_gone) {
+  file(kConfig);
+  pid_t pid = launched_.back();
+  says(pid, emperor_channel::kReady);
+  Answers stop, start;
+  vassal_->await(Vassal::Awaited::kStopped, stop.take());
+  vassal_->on(Vassal::Event::kHold);
+  vassal_->await(Vassal::Awaited::kServing, start.take());
+  file(kConfig, Vassal::Event::kRelease);
+  EXPECT_EQ(launched_.size(), 1u);  // the old master first leaves
+  dies(pid, exited_with(0));
+  ASSERT_EQ(stop.got.size(), 1u);
+  EXPECT_TRUE(stop.got[0].first);
+  ASSERT_EQ(launched_.size(), 2u);
+  says(launched_.back(), emperor_channel::kReady);
+  ASSERT_EQ(start.got.size(), 1u);
+  EXPECT_TRUE(start.got[0].first);
+}
+
+TEST_F(EmperorVassal, a_start_that_dies_before_serving_fails_and_waiters_left_at_the_end_are_answered) {
+  file(kConfig);
+  Answers start;
+  vassal_->await(Vassal::Awaited::kServing, start.take());
+  dies(launched_.back(), exited_with(4));
+  ASSERT_EQ(start.got.size(), 1u);
+  EXPECT_FALSE(start.got[0].first);
+  EXPECT_NE(start.got[0].second.find("before serving"), std::string::npos) << start.got[0].second;
+
+  Answers forgotten;
+  vassal_->await(Vassal::Awaited::kServing, forgotten.take());
+  vassal_.reset();
+  ASSERT_EQ(forgotten.got.size(), 1u);
+  EXPECT_FALSE(forgotten.got[0].first);
+}
+
 }  // namespace
 }  // namespace suz
