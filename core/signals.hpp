@@ -12,9 +12,11 @@
 //   USR2    -                     replace every worker       dump every Python thread's stack
 //   TTIN    -                     one worker more            -
 //   TTOU    -                     one worker less            -
+//   RTMIN+1 -                     -                          harakiri notice from the master: run
+//                                                            @suzerain.harakiri, then die
 //
 // Every other signal an operator can send ("-" above, and ALRM, WINCH, PWR,
-// VTALRM, PROF, XCPU, XFSZ, IO, URG, STKFLT, TSTP, SIGRTMIN..SIGRTMAX) is
+// VTALRM, PROF, XCPU, XFSZ, IO, URG, STKFLT, TSTP, the other real-time ones) is
 // stray: ignored and logged once at info, never its default action. PIPE is
 // ignored without a word (SIG_IGN): a client gone mid-write is routine, and
 // the write's EPIPE says it. One
@@ -43,6 +45,15 @@ namespace suz {
 inline constexpr int kReopenLogsSignal = SIGUSR1;
 inline constexpr int kStackDumpSignal = SIGUSR2;    // faulthandler, in workers and spoolers
 inline constexpr int kReplaceWorkersSignal = SIGUSR2;  // in a master
+
+// Harakiri, for an app with @suzerain.harakiri hooks: the master sends the
+// stack dump signal and this one, and kills the child kHarakiriHookBound (and
+// the dump's grace) later. The child runs the hooks, given its request past
+// the limit, for at most that long, then kills itself (vassal/
+// harakiri_notice.hpp): the kill comes either way. A notice while no request
+// is past the limit is stray. SIGRTMIN is glibc's, not a constant.
+inline int harakiri_signal() { return SIGRTMIN + 1; }
+inline constexpr double kHarakiriHookBound = 2.0;  // seconds
 
 // The signals with a meaning, by kind of process (the table above).
 inline constexpr std::initializer_list<int> kEmperorSignals = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};

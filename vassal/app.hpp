@@ -88,6 +88,14 @@ enum class Hook {
   kWorkerExit,   // a worker or spooler stopping gracefully, before it exits
   kMasterReady,  // the master, each time every worker serves (start, reload)
   kMasterExit,   // the master, as it exits
+  kHarakiri,     // a worker or spooler whose request passed harakiri, before the kill (run_harakiri_hook)
+};
+
+// A request (or job) past harakiri, as @suzerain.harakiri is given it.
+struct StuckRequest {
+  std::string request;  // "GET /x", or the job
+  double seconds = 0;   // how long it has run
+  int thread = 0;       // the app thread running it, from 1
 };
 inline constexpr Duration kHookBound = std::chrono::seconds(5);
 
@@ -98,6 +106,11 @@ class AppPlugin {
   // Runs the app's functions for hook, waiting for them at most kHookBound.
   // Never throws.
   virtual void run_hook(Hook hook, std::string_view detail = {}) = 0;
+  // Whether the app registered any function for hook (read once, in the master).
+  virtual bool hooked(Hook hook) const = 0;
+  // The harakiri hooks, on a thread of the caller's own while the stuck one
+  // still runs, within kHarakiriHookBound (core/signals.hpp). Never throws.
+  virtual void run_harakiri_hook(const StuckRequest& stuck) = 0;
 
   // In the master, before the first fork: load what is shared copy-on-write.
   // Throws AppLoadError with the traceback.

@@ -1,7 +1,9 @@
 #include "vassal/child_main.hpp"
 
 #include <memory>
+#include <optional>
 
+#include "vassal/harakiri_notice.hpp"
 #include "vassal/jitter.hpp"
 #include "vassal/spooler.hpp"
 #include "vassal/worker.hpp"
@@ -62,6 +64,11 @@ ExitCode run_spooler(const ChildContext& child, std::vector<Listener>& listeners
 }  // namespace
 
 ExitCode run_child(Role role, const ChildContext& child, std::vector<Listener>& listeners) {
+  Duration harakiri = role == Role::kWorker ? child.config.lifetime.harakiri : child.config.spooler.harakiri;
+  std::optional<HarakiriNotice> notice;
+  if (harakiri.count() > 0 && child.plugin.hooked(Hook::kHarakiri))
+    notice.emplace(child.scoreboard, child.record, harakiri,
+                   [&plugin = child.plugin](const StuckRequest& stuck) { plugin.run_harakiri_hook(stuck); });
   switch (role) {
     case Role::kWorker: return run_worker(child, listeners);
     case Role::kSpooler: return run_spooler(child, listeners);

@@ -111,18 +111,21 @@ Actions Children::replacement_wanted(pid_t pid, RespawnCause cause, const std::s
   return out;
 }
 
-Actions Children::harakiri(pid_t pid, const std::string& what) {
+Actions Children::harakiri(pid_t pid, const std::string& what, bool hooked) {
   Actions out;
   ChildRecord* c = child(pid);
   if (!c || !c->ready || c->killed()) return out;
   // Every Python thread's stack first (faulthandler, installed in each
-  // child), then the kill.
-  spdlog::error("{} (pid {}): harakiri: {}; dumping stacks, killing", c->name, pid, what);
+  // child), then the app's @suzerain.harakiri hooks if it has any, then the
+  // kill (core/signals.hpp).
+  spdlog::error("{} (pid {}): harakiri: {}; dumping stacks{}, killing", c->name, pid, what,
+                hooked ? ", running @suzerain.harakiri" : "");
   c->state = ChildState::kDumping;
   c->kill_reason = "harakiri";
   c->kill_cause = RespawnCause::kHarakiri;
   out.push_back(send(pid, kStackDumpSignal));
-  out.push_back(arm(DeadlineKey::of_child(Deadline::kDump, pid), kDumpGrace));
+  if (hooked) out.push_back(send(pid, harakiri_signal()));
+  out.push_back(arm(DeadlineKey::of_child(Deadline::kDump, pid), kDumpGrace + (hooked ? kHarakiriHookBound : 0)));
   return out;
 }
 

@@ -18,7 +18,8 @@
 //   retiring   told to stop (TERM): its successor serves, TTOU removed its
 //              slot, or the vassal stops; killed if still running
 //              graceful_timeout (+ kChildKillGrace) later
-//   dumping    harakiri: asked for every thread's stack; killed kDumpGrace later
+//   dumping    harakiri: asked for every thread's stack (and to run the app's
+//              harakiri hooks); killed kDumpGrace (+ kHarakiriHookBound) later
 //   killing    sent SIGKILL: not ready in time, not gone after retiring, no
 //              heartbeat; the reason goes into its exit line
 //
@@ -170,7 +171,9 @@ class Children {
   Actions ready(pid_t pid);
   Actions limit_reached(pid_t pid, std::uint64_t done);  // max_requests, max_jobs
   Actions replacement_wanted(pid_t pid, RespawnCause cause, const std::string& why);  // max_rss
-  Actions harakiri(pid_t pid, const std::string& what);  // "\"GET /x\" on thread 2 ran for 31s (limit 30s)"
+  // what: "\"GET /x\" on thread 2 ran for 31s (limit 30s)"; hooked: the app
+  // has @suzerain.harakiri hooks, which the child is told to run first.
+  Actions harakiri(pid_t pid, const std::string& what, bool hooked = false);
   Actions no_heartbeat(pid_t pid, Duration silence);
   Actions deadline(const DeadlineKey& key);
   Actions exited(pid_t pid, int wait_status, std::uint64_t done, std::int64_t now_ms);

@@ -240,7 +240,8 @@ void Master::check_children(std::int64_t now) {
         break;
       case Verdict::Kind::kHarakiri:
         carry_out(children_->harakiri(pid, fmt::format("\"{}\" on thread {} ran for {} (limit {})", v.request, v.thread,
-                                                       format_duration(v.ran), format_duration(children_->rules(children_->find(pid)->role).harakiri))));
+                                                       format_duration(v.ran), format_duration(children_->rules(children_->find(pid)->role).harakiri)),
+                                             plugin_.hooked(Hook::kHarakiri)));
         break;
       case Verdict::Kind::kNoHeartbeat:
         carry_out(children_->no_heartbeat(pid, v.ran));

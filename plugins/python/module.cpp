@@ -6,6 +6,7 @@
 #include "plugins/python/gil.hpp"
 #include "plugins/python/spool_api.hpp"
 #include "plugins/python/suzerain_py.hpp"  // generated from suzerain.py
+#include "vassal/app.hpp"
 
 namespace suz::python {
 namespace {
@@ -117,10 +118,19 @@ void run_hooks(const char* name, double bound_seconds, std::string_view detail) 
   if (m && detail.empty()) {
     result = Ref(PyObject_CallMethod(m.get(), "_run_hooks", "sd", name, bound_seconds));
   } else if (m) {
-    result = Ref(PyObject_CallMethod(m.get(), "_run_hooks", "sds#", name, bound_seconds, detail.data(),
-                                     static_cast<Py_ssize_t>(detail.size())));
+    Ref text(PyUnicode_DecodeUTF8(detail.data(), static_cast<Py_ssize_t>(detail.size()), "replace"));
+    if (text) result = Ref(PyObject_CallMethod(m.get(), "_run_hooks", "sdO", name, bound_seconds, text.get()));
   }
   if (!result) spdlog::error("@suzerain.{} hooks: {}", name, take_traceback());
+}
+
+void run_harakiri_hooks(const StuckRequest& stuck, double bound_seconds) {
+  Ref m(PyImport_ImportModule("suzerain"));
+  Ref request(PyUnicode_DecodeUTF8(stuck.request.data(), static_cast<Py_ssize_t>(stuck.request.size()), "replace"));
+  Ref result(m && request ? PyObject_CallMethod(m.get(), "_run_harakiri", "dOdi", bound_seconds, request.get(),
+                                                stuck.seconds, stuck.thread)
+                          : nullptr);
+  if (!result) spdlog::error("@suzerain.harakiri hooks: {}", take_traceback());
 }
 
 void run_postfork_hooks() {

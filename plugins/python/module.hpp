@@ -10,6 +10,10 @@
 #include <string_view>
 #include <vector>
 
+namespace suz {
+struct StuckRequest;  // vassal/app.hpp
+}
+
 namespace suz::python {
 
 // Process-wide facts the module reports; set by the plugin.
@@ -44,5 +48,7 @@ bool has_hooks(const char* name);
 // registered for the hook, on a thread of its own, waited for at most
 // bound_seconds. GIL held. Failures are logged, never thrown.
 void run_hooks(const char* name, double bound_seconds, std::string_view detail);
+// suzerain._run_harakiri(bound_seconds, request, seconds, thread).
+void run_harakiri_hooks(const StuckRequest& stuck, double bound_seconds);
 
 }  // namespace suz::python

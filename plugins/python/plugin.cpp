@@ -44,7 +44,7 @@ void install_stack_dump_handler() {
 }  // namespace
 
 // By Hook's values.
-constexpr const char* kHookNames[] = {"worker_exit", "master_ready", "master_exit"};
+constexpr const char* kHookNames[] = {"worker_exit", "master_ready", "master_exit", "harakiri"};
 
 struct PythonPlugin::State {
   const VassalConfig& config;
@@ -58,7 +58,7 @@ struct PythonPlugin::State {
   // Which hooks the apps registered at import, read once in the master: a
   // process with none never takes the GIL for them (a worker stopping while
   // its threads spin would wait for it).
-  std::array<bool, 3> hooked{};
+  std::array<bool, std::size(kHookNames)> hooked{};
 };
 
 PythonPlugin::PythonPlugin(const VassalConfig& config)
@@ -200,6 +200,17 @@ void PythonPlugin::run_hook(Hook hook, std::string_view detail) {
   // isolated app's suzerain module is its own, and is not asked).
   Gil gil(s_->runtime->main_thread_state());
   run_hooks(kHookNames[i], to_seconds(kHookBound), detail);
+}
+
+bool PythonPlugin::hooked(Hook hook) const { return s_->runtime && s_->hooked[static_cast<std::size_t>(hook)]; }
+
+void PythonPlugin::run_harakiri_hook(const StuckRequest& stuck) {
+  if (!hooked(Hook::kHarakiri)) return;
+  // A thread state of this thread's own: the stuck thread may be running
+  // with the main one (a worker with one thread runs the app on it).
+  ThreadState mine(PyInterpreterState_Main());
+  Gil gil(mine.get());
+  run_harakiri_hooks(stuck, kHarakiriHookBound);
 }
 
 std::vector<MountPoint> PythonPlugin::mounts() const {

@@ -28,6 +28,8 @@ class PythonPlugin final : public AppPlugin {
   JobOutcome run_job(const Job& job) override;
   std::vector<MountPoint> mounts() const override;
   void run_hook(Hook hook, std::string_view detail) override;
+  bool hooked(Hook hook) const override;
+  void run_harakiri_hook(const StuckRequest& stuck) override;
 
  private:
   struct State;

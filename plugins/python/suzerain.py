@@ -7,7 +7,7 @@ import os as _os
 import sys as _sys
 
 _postfork = []
-_hooks = {"worker_exit": [], "master_ready": [], "master_exit": []}
+_hooks = {"worker_exit": [], "master_ready": [], "master_exit": [], "harakiri": []}
 
 
 def postfork(func):
@@ -34,6 +34,35 @@ def master_exit(func):
     """Decorator: run func() in the master as it exits."""
     _hooks["master_exit"].append(func)
     return func
+
+
+def harakiri(func):
+    """Decorator: run func(stuck) in a worker or spooler whose request (or job)
+    passed [lifetime] harakiri ([spooler] harakiri), before it is killed: report
+    it to an error tracker. stuck.request is "GET /path" (or the job),
+    stuck.seconds how long it has run, stuck.thread the app thread (from 1).
+    It runs beside the stuck thread, which still holds its locks, for 2 seconds
+    at most; the kill comes either way."""
+    _hooks["harakiri"].append(func)
+    return func
+
+
+class StuckRequest:
+    """What a @suzerain.harakiri function is given."""
+
+    __slots__ = ("request", "seconds", "thread")
+
+    def __init__(self, request, seconds, thread):
+        self.request = request
+        self.seconds = seconds
+        self.thread = thread
+
+    def __repr__(self):
+        return "<suzerain.StuckRequest %r for %.1fs on thread %d>" % (self.request, self.seconds, self.thread)
+
+
+def _run_harakiri(bound, request, seconds, thread):
+    _run_hooks("harakiri", bound, StuckRequest(request, seconds, thread))
 
 
 def _run_hooks(name, bound, *args):

@@ -1,4 +1,4 @@
-// The app's hooks (@suzerain.worker_exit, master_ready, master_exit) against
+// The app's hooks (@suzerain.worker_exit, master_ready, master_exit, harakiri) against
 // the real binaries: each in the right process, once, and one that raises
 // or hangs never stops a stop.
 #include <gtest/gtest.h>
@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "tests/support/http_client.hpp"
 #include "tests/support/vassal.hpp"
 
 namespace suz::test {
@@ -58,6 +59,46 @@ TEST(Hooks, one_that_raises_is_logged_with_its_traceback_and_one_that_hangs_is_l
   EXPECT_GE(p.count_lines("RuntimeError: a worker_exit hook that fails"), 2) << p.output();
   EXPECT_EQ(p.count_lines("HOOK worker_exit"), 2) << "the hook before the failing one ran";
   EXPECT_EQ(p.count_lines("@suzerain.master_exit still running after 5s: going on without it"), 1) << p.output();
+}
+
+// The hook runs in the stuck worker, beside the stuck thread: with one
+// thread that is the worker's only one, with two an app thread.
+TEST(Hooks, harakiri_runs_once_in_the_stuck_worker_with_its_request_then_the_kill_comes) {
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE("threads = " + std::to_string(threads));
+    VassalUnderTest v(hooks_vassal("threads = " + std::to_string(threads) + "\n[lifetime]\nharakiri = \"1s\"\n"), 2);
+    HttpClient stuck(v.http_port());
+    stuck.send("GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto hook = v.process().wait_for_line("HOOK harakiri in pid (\\d+) worker (\\d) for GET /sleep on thread (\\d) after", 30s);
+    ASSERT_TRUE(hook) << v.process().output();
+    std::string pid = (*hook)[1];
+    EXPECT_NE(pid, std::to_string(v.process().pid())) << "in the worker, not the master";
+    ASSERT_TRUE(v.process().wait_for_line("worker " + std::string((*hook)[2]) + " \\(pid " + pid +
+                                              "\\) killed by SIGKILL \\(harakiri\\)",
+                                          30s))
+        << v.process().output();
+    EXPECT_TRUE(stuck.closed_by_server(10s));
+    auto r = http_get(v.http_port(), "/");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(v.process().count_lines("HOOK harakiri"), 1) << v.process().output();
+  }
+}
+
+TEST(Hooks, a_harakiri_hook_that_raises_or_hangs_does_not_hold_off_the_kill) {
+  ::setenv("HOOKS_MISBEHAVE", "1", 1);
+  VassalUnderTest v(hooks_vassal("threads = 1\n[lifetime]\nharakiri = \"1s\"\n"), 2);
+  ::unsetenv("HOOKS_MISBEHAVE");
+  HttpClient stuck(v.http_port());
+  stuck.send("GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(v.process().wait_for_line("RuntimeError: a harakiri hook that fails", 30s)) << v.process().output();
+  ASSERT_TRUE(v.process().wait_for_line("killed by SIGKILL \\(harakiri\\)", 30s)) << v.process().output();
+  EXPECT_GE(v.process().count_lines("@suzerain.harakiri raises_too raised: Traceback"), 1) << v.process().output();
+  EXPECT_EQ(v.process().count_lines("HOOK harakiri"), 1) << "the hook before the failing one ran";
+  EXPECT_TRUE(stuck.closed_by_server(10s));
+  auto r = http_get(v.http_port(), "/");
+  ASSERT_TRUE(r) << "the worker was replaced";
+  EXPECT_EQ(r->status, 200);
 }
 
 }  // namespace

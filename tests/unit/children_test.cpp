@@ -251,6 +251,21 @@ TEST(Children, harakiri_dumps_stacks_then_kills_and_is_counted) {
   EXPECT_EQ(m.c().respawns(Role::kWorker)[static_cast<int>(RespawnCause::kHarakiri)], 1u);
 }
 
+TEST(Children, harakiri_with_hooks_tells_the_child_to_run_them_and_waits_their_bound_before_the_kill) {
+  Machine m(workers(1));
+  m.run(m.c().start());
+  m.ready_all();
+  Actions a = m.run(m.c().harakiri(100, "\"GET /slow\" on thread 1 ran for 2s (limit 1s)", /*hooked=*/true));
+  EXPECT_TRUE(has(a, signal(100, kStackDumpSignal)));
+  EXPECT_TRUE(has(a, signal(100, harakiri_signal())));
+  EXPECT_TRUE(has(a, arm(DeadlineKey::of_child(Deadline::kDump, 100), Children::kDumpGrace + kHarakiriHookBound)));
+  EXPECT_FALSE(has(a, signal(100, SIGKILL)));
+  // The child killing itself once its hooks ran counts as the harakiri kill.
+  a = m.run(m.c().exited(100, killed_by(SIGKILL), 4, m.now_ms + 1000));
+  EXPECT_EQ(count(a, Kind::kSpawn), 1);
+  EXPECT_EQ(m.c().respawns(Role::kWorker)[static_cast<int>(RespawnCause::kHarakiri)], 1u);
+}
+
 TEST(Children, a_child_not_ready_in_time_is_killed_naming_where_it_was_stuck) {
   Children c(workers(1), spoolers(0), Timings{2s, 30s},
              ChildProbes{[](pid_t) { return std::string("blocked in futex_wait"); }, [] { return 1.0; }});

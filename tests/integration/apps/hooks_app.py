@@ -1,5 +1,5 @@
 """The suzerain hooks, each saying where it ran; HOOKS_MISBEHAVE adds one
-that raises and one that hangs."""
+that raises and one that hangs. GET /sleep runs into harakiri."""
 import os
 import sys
 import time
@@ -27,7 +27,21 @@ def on_master_exit():
     _say("master_exit")
 
 
+@suzerain.harakiri
+def on_harakiri(stuck):
+    print("HOOK harakiri in pid %d worker %d for %s on thread %d after %.1fs" % (
+        os.getpid(), suzerain.worker_id(), stuck.request, stuck.thread, stuck.seconds), flush=True)
+
+
 if os.environ.get("HOOKS_MISBEHAVE"):
+    @suzerain.harakiri
+    def raises_too(stuck):
+        raise RuntimeError("a harakiri hook that fails")
+
+    @suzerain.harakiri
+    def hangs_too(stuck):
+        time.sleep(3600)
+
     @suzerain.worker_exit
     def raises():
         raise RuntimeError("a worker_exit hook that fails")
@@ -38,6 +52,8 @@ if os.environ.get("HOOKS_MISBEHAVE"):
 
 
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/sleep":
+        time.sleep(30)
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
     return [b"ok"]
 
