@@ -49,15 +49,6 @@ std::string raw_answer(const EmperorUnderTest& e, const std::string& bytes) {
   }
 }
 
-bool refuses(int port) {
-  try {
-    connect_to(ListenAddress{ListenAddress::Kind::kTcp, "127.0.0.1", static_cast<std::uint16_t>(port), ""});
-    return false;
-  } catch (const std::exception&) {
-    return true;
-  }
-}
-
 TEST(EmperorControl, stop_keeps_a_vassal_stopped_through_a_touch_until_start_and_leaves_the_others_alone) {
   EmperorUnderTest e({{"web", tiny_vassal()}, {"bystander", tiny_vassal()}});
   int port = e.port_of("web");

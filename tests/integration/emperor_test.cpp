@@ -20,15 +20,6 @@
 namespace suz::test {
 namespace {
 
-bool refuses(int port) {
-  try {
-    connect_to(ListenAddress{ListenAddress::Kind::kTcp, "127.0.0.1", static_cast<std::uint16_t>(port), ""});
-    return false;
-  } catch (const std::exception&) {
-    return true;
-  }
-}
-
 TEST(Emperor, three_vassals_from_a_fresh_directory_all_serve) {
   EmperorUnderTest e({{"alpha", tiny_vassal()}, {"beta", tiny_vassal("lifetime_app", 2)}, {"gamma", tiny_vassal()}});
   for (const char* name : {"alpha", "beta", "gamma"}) {

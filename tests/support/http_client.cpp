@@ -151,6 +151,15 @@ bool serves(int port) {
   return r && r->status == 200;
 }
 
+bool refuses(int port) {
+  try {
+    connect_to(ListenAddress{ListenAddress::Kind::kTcp, "127.0.0.1", static_cast<std::uint16_t>(port), ""});
+    return false;
+  } catch (const std::exception&) {
+    return true;
+  }
+}
+
 std::string uwsgi_packet(const std::vector<std::pair<std::string, std::string>>& vars) {
   std::string body;
   for (const auto& [k, v] : vars) {

@@ -47,5 +47,7 @@ std::optional<HttpResponse> http_get(int port, const std::string& path,
 std::string uwsgi_packet(const std::vector<std::pair<std::string, std::string>>& vars);
 // GET / on a fresh connection is answered 200.
 bool serves(int port);
+// A connection to 127.0.0.1:port is refused (nothing listens there).
+bool refuses(int port);
 
 }  // namespace suz::test
