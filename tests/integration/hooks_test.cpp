@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/spool_jobs.hpp"
 #include "tests/support/vassal.hpp"
 
 namespace suz::test {
@@ -69,7 +70,7 @@ TEST(Hooks, harakiri_runs_once_in_the_stuck_worker_with_its_request_then_the_kil
     VassalUnderTest v(hooks_vassal("threads = " + std::to_string(threads) + "\n[lifetime]\nharakiri = \"1s\"\n"), 2);
     HttpClient stuck(v.http_port());
     stuck.send("GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n");
-    auto hook = v.process().wait_for_line("HOOK harakiri in pid (\\d+) worker (\\d) for GET /sleep on thread (\\d) after", 30s);
+    auto hook = v.process().wait_for_line("HOOK harakiri in pid (\\d+) worker (\\d) spooler 0 for GET /sleep on thread (\\d) after", 30s);
     ASSERT_TRUE(hook) << v.process().output();
     std::string pid = (*hook)[1];
     EXPECT_NE(pid, std::to_string(v.process().pid())) << "in the worker, not the master";
@@ -83,6 +84,19 @@ TEST(Hooks, harakiri_runs_once_in_the_stuck_worker_with_its_request_then_the_kil
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(v.process().count_lines("HOOK harakiri"), 1) << v.process().output();
   }
+}
+
+TEST(Hooks, harakiri_runs_in_a_spooler_whose_job_is_stuck) {
+  TempDir spool;
+  VassalUnderTest v("[app]\nmodule = \"hooks_app:app\"\nchdir = \"@APPS@\"\n[spooler]\ndir = \"" + spool.path().string() +
+                        "\"\nhandler = \"hooks_app:handle\"\nharakiri = \"1s\"\n",
+                    0);
+  ASSERT_TRUE(v.process().wait_for_line("every worker and spooler running", 30s)) << v.process().output();
+  std::string id = push_cli(spool.path().string(), {"sleep=1"});
+  auto hook = v.process().wait_for_line("HOOK harakiri in pid (\\d+) worker 0 spooler 1 for job " + id, 30s);
+  ASSERT_TRUE(hook) << v.process().output();
+  EXPECT_TRUE(v.process().wait_for_line("spooler 1 \\(pid " + std::string((*hook)[1]) + "\\) killed by SIGKILL \\(harakiri\\)", 30s))
+      << v.process().output();
 }
 
 TEST(Hooks, a_harakiri_hook_that_raises_or_hangs_does_not_hold_off_the_kill) {

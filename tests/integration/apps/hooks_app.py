@@ -29,8 +29,9 @@ def on_master_exit():
 
 @suzerain.harakiri
 def on_harakiri(stuck):
-    print("HOOK harakiri in pid %d worker %d for %s on thread %d after %.1fs" % (
-        os.getpid(), suzerain.worker_id(), stuck.request, stuck.thread, stuck.seconds), flush=True)
+    print("HOOK harakiri in pid %d worker %d spooler %d for %s on thread %d after %.1fs" % (
+        os.getpid(), suzerain.worker_id(), suzerain.spooler_id(), stuck.request, stuck.thread, stuck.seconds),
+        flush=True)
 
 
 if os.environ.get("HOOKS_MISBEHAVE"):
@@ -59,4 +60,5 @@ def app(environ, start_response):
 
 
 def handle(job):
-    pass
+    if job.args.get("sleep"):
+        time.sleep(30)
