@@ -65,6 +65,19 @@ def _run_harakiri(bound, request, seconds, thread):
     _run_hooks("harakiri", bound, StuckRequest(request, seconds, thread))
 
 
+def _asgi_shape(app):
+    # Why app is an ASGI application, not a WSGI one ("" if it is not): an
+    # async callable, or an object whose __call__ is async (Starlette,
+    # FastAPI, Django's ASGIHandler). Called on it once, at load.
+    import inspect
+    if inspect.iscoroutinefunction(app):
+        return "it is an async def function"
+    call = getattr(type(app), "__call__", None)
+    if not inspect.isfunction(app) and call is not None and inspect.iscoroutinefunction(call):
+        return "its %s.__call__ is an async def" % type(app).__name__
+    return ""
+
+
 def _run_hooks(name, bound, *args):
     # On a thread of their own, so that one that hangs holds up its process
     # for `bound` seconds at most; an exception is logged and the next runs.

@@ -65,6 +65,16 @@ WsgiApp::WsgiApp(const std::string& spec, ServerFacts facts)
 
   Ref suzerain(PyImport_ImportModule("suzerain"));
   if (!suzerain) throw PythonError("cannot import suzerain");
+  // An ASGI app called as WSGI would answer every request with a coroutine
+  // (a 500 each): refused at load, with what to do instead.
+  Ref shape(PyObject_CallMethod(suzerain.get(), "_asgi_shape", "O", callable_.get()));
+  if (!shape) throw PythonError("cannot inspect " + spec);
+  if (PyUnicode_Check(shape.get()) && PyUnicode_GetLength(shape.get()) > 0) {
+    PyErr_Format(PyExc_TypeError, "%s is an ASGI application (%U), not a WSGI one", spec.c_str(), shape.get());
+    throw PythonError("the WSGI app " + spec +
+                      " is an ASGI application: Suzerain serves WSGI apps (serve the framework's WSGI entry point, "
+                      "e.g. Django's wsgi.py, or wrap it with an ASGI-to-WSGI adapter)");
+  }
   file_wrapper_type_ = Ref(PyObject_GetAttrString(suzerain.get(), "FileWrapper"));
   error_stream_ = Ref(PyObject_CallMethod(suzerain.get(), "ErrorStream", nullptr));
   if (!file_wrapper_type_ || !error_stream_) throw PythonError("cannot set up wsgi.errors and wsgi.file_wrapper");

@@ -166,6 +166,25 @@ TEST(VassalLifecycle, an_app_that_fails_to_import_exits_4_with_the_traceback) {
       << r.err;
 }
 
+TEST(VassalLifecycle, an_asgi_app_given_as_wsgi_is_refused_at_load_saying_so) {
+  for (auto [attr, why] : {std::pair{"app", "it is an async def function"},
+                           std::pair{"framework", "its Framework.__call__ is an async def"}}) {
+    TempDir dir;
+    auto file = dir.write("asgi.toml", "[app]\nmodule = \"asgi_shapes:" + std::string(attr) + "\"\nchdir = \"" +
+                                           apps_dir() + "\"\n[server]\nhttp = [\"127.0.0.1:0\"]\n");
+    auto r = run({program("vassal"), file.string()});
+    EXPECT_EQ(r.exit_code(), to_int(ExitCode::kAppLoadError)) << r.err;
+    EXPECT_NE(r.err.find("the WSGI app asgi_shapes:" + std::string(attr) + " is an ASGI application"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+  }
+  // A callable object with a plain __call__ is WSGI, and serves.
+  VassalUnderTest v("[app]\nmodule = \"asgi_shapes:plain\"\nchdir = \"@APPS@\"\n[server]\nhttp = [\"127.0.0.1:0\"]\n", 1);
+  auto ok = http_get(v.http_port(), "/");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->body, "ok");
+}
+
 TEST(VassalLifecycle, an_isolated_app_that_fails_to_import_stops_the_vassal_instead_of_looping) {
   TempDir dir;
   auto file = dir.write("broken.toml", "[app]\nmodule = \"import_error\"\ninterpreter = \"isolated\"\nchdir = \"" +
