@@ -154,14 +154,16 @@ void Vassal::set_state(VassalState s) {
 
 void Vassal::take_read(FileRead read) { read_ = std::move(read); }
 
+bool Vassal::refuse(std::string why) {
+  load_error_ = std::move(why);
+  spdlog::error("vassal {}: {}", file_shown_, load_error_);
+  return false;
+}
+
 bool Vassal::load() {
   load_error_ = "the file was not read";
   if (!read_) return false;  // the emperor hands a read over before every event that loads
-  if (!read_->text) {
-    load_error_ = read_->text.error().str();
-    spdlog::error("vassal {}: {}", file_shown_, load_error_);
-    return false;
-  }
+  if (!read_->text) return refuse(read_->text.error().str());
   loaded_hash_ = std::hash<std::string>{}(*read_->text);
   ConfigResult loaded = parse_vassal_config(*read_->text, path_);
   if (!loaded) {
@@ -175,30 +177,18 @@ bool Vassal::load() {
   std::optional<Credentials> who;
   if (options_.tyrant) {
     const FileOwner& owner = read_->owner;
-    if (owner.uid == 0) {
-      load_error_ = "--tyrant: refusing a file owned by root (chown it to the user the app runs as)";
-      spdlog::error("vassal {}: {}", file_shown_, load_error_);
-      return false;
-    }
+    if (owner.uid == 0) return refuse("--tyrant: refusing a file owned by root (chown it to the user the app runs as)");
     who = credentials_of_owner(owner.uid, owner.gid);
     if (!loaded->vassal.uid.empty() || !loaded->vassal.gid.empty())
       spdlog::warn("vassal {}: --tyrant: [vassal] uid and gid are ignored; it runs as the file's owner, {}", file_shown_,
                    who->label);
   } else {
     auto resolved = resolve_credentials(loaded->vassal.uid, loaded->vassal.gid);
-    if (!resolved) {
-      load_error_ = resolved.error();
-      spdlog::error("vassal {}: {}", file_shown_, load_error_);
-      return false;
-    }
+    if (!resolved) return refuse(resolved.error());
     who = *resolved;
   }
   if (who) {
-    if (auto why = cannot_become(*who)) {
-      load_error_ = *why;
-      spdlog::error("vassal {}: {}", file_shown_, load_error_);
-      return false;
-    }
+    if (auto why = cannot_become(*who)) return refuse(*why);
   }
   config_ = std::move(*loaded);
   credentials_ = who;

@@ -125,6 +125,7 @@ class Vassal {
   void settle_all(const std::string& why);  // every waiter fails
   bool start(std::unique_ptr<Process>& into);  // a new master on config_; false (logged) if it could not start
   bool load();               // config_ from read_; false (logged) if invalid
+  bool refuse(std::string why);  // load()'s failure: why logged and kept for a waiting operator; false
   bool unchanged_since_loaded() const;
   void ask_to_stop(Process& p, bool graceful);
   void enter_backoff();

@@ -13,6 +13,7 @@
 
 #include "core/clock.hpp"
 #include "core/signals.hpp"
+#include "vassal/health.hpp"
 
 namespace suz {
 
@@ -35,17 +36,12 @@ HarakiriNotice::~HarakiriNotice() {
   thread_.join();
 }
 
-std::optional<StuckRequest> HarakiriNotice::stuck_request(const Scoreboard& board, int record, Duration limit) {
-  std::optional<StuckRequest> longest;
-  std::int64_t now = monotonic_ms();
-  for (int t = 0; t < board.threads(); ++t) {
-    auto busy = board.in_flight(record, t);
-    if (!busy) continue;
-    double seconds = static_cast<double>(now - busy->started_ms) / 1000;
-    if (seconds < to_seconds(limit) || (longest && longest->seconds >= seconds)) continue;
-    longest = StuckRequest{busy->request, seconds, t + 1};
-  }
-  return longest;
+std::optional<StuckRequest> HarakiriNotice::stuck_request() const {
+  // The master's own check (vassal/health.hpp), so the request the hooks are
+  // given is the one the master named; retiring: only harakiri is asked.
+  Verdict v = check_health(board_, record_, /*retiring=*/true, monotonic_ms(), HealthLimits{limit_}, std::nullopt);
+  if (v.kind != Verdict::Kind::kHarakiri) return std::nullopt;
+  return StuckRequest{v.request, to_seconds(v.ran), v.thread};
 }
 
 void HarakiriNotice::listen() {
@@ -62,7 +58,7 @@ void HarakiriNotice::listen() {
     if (fds[1].revents) return;
     signalfd_siginfo info{};
     if (::read(signals_.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
-    auto stuck = stuck_request(board_, record_, limit_);
+    auto stuck = stuck_request();
     if (!stuck) {
       spdlog::info("{} from pid {} with no request past harakiri: ignored", signal_name(harakiri_signal()), info.ssi_pid);
       continue;

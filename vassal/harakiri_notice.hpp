@@ -28,11 +28,9 @@ class HarakiriNotice {
   HarakiriNotice(const HarakiriNotice&) = delete;
   HarakiriNotice& operator=(const HarakiriNotice&) = delete;
 
-  // The thread's request running longest, if one passed limit.
-  static std::optional<StuckRequest> stuck_request(const Scoreboard& board, int record, Duration limit);
-
  private:
   void listen();
+  std::optional<StuckRequest> stuck_request() const;  // the request past limit, if one is
 
   const Scoreboard& board_;
   int record_;
