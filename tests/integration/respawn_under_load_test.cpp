@@ -9,6 +9,7 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/probe.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/vassal.hpp"
 #include "tests/support/wrk.hpp"
 
@@ -76,7 +77,12 @@ TEST(RespawnUnderLoad, kill_9_loses_only_requests_already_on_the_killed_worker) 
   std::vector<std::unique_ptr<Probe>> probes;
   for (int i = 0; i < 4; ++i) probes.push_back(std::make_unique<Probe>(v.http_port(), "/", /*keep_alive=*/false));
   std::mt19937 rng(std::random_device{}());
-  std::vector<std::chrono::steady_clock::time_point> kills;
+  // Each kill as the window from just before kill() to the victim's death
+  // (SIGKILL lands asynchronously): a request sent in it may be lost.
+  struct Kill {
+    std::chrono::steady_clock::time_point sent, gone;
+  };
+  std::vector<Kill> kills;
   for (int k = 0; k < 10; ++k) {
     nlohmann::json s = stats(v);
     std::vector<pid_t> serving;
@@ -84,8 +90,10 @@ TEST(RespawnUnderLoad, kill_9_loses_only_requests_already_on_the_killed_worker) 
       if (w["state"] == "serving") serving.push_back(w["pid"].get<pid_t>());
     ASSERT_FALSE(serving.empty()) << s.dump(2);
     pid_t victim = serving[std::uniform_int_distribution<std::size_t>(0, serving.size() - 1)(rng)];
-    kills.push_back(std::chrono::steady_clock::now());
+    auto sent = std::chrono::steady_clock::now();
     ASSERT_EQ(::kill(victim, SIGKILL), 0);
+    ASSERT_TRUE(wait_gone(victim, 10s));
+    kills.push_back({sent, std::chrono::steady_clock::now()});
     wait_serving(v, victim);
     // The replacement serves: requests keep succeeding.
     ASSERT_TRUE(http_get(v.http_port(), "/"));
@@ -97,7 +105,7 @@ TEST(RespawnUnderLoad, kill_9_loses_only_requests_already_on_the_killed_worker) 
     failed += p->failed();
     for (const Probe::Interval& f : p->failed_intervals()) {
       bool spans_a_kill = false;
-      for (auto kill : kills) spans_a_kill |= f.sent <= kill && kill <= f.failed;
+      for (const Kill& kill : kills) spans_a_kill |= f.sent <= kill.gone && kill.sent <= f.failed;
       EXPECT_TRUE(spans_a_kill) << "a request sent after every kill still failed: "
                                 << testing::PrintToString(p->failures());
     }

@@ -41,15 +41,6 @@ pid_t child_pid(Spawned& vassal, const std::string& role, int id, int generation
 
 pid_t worker_pid(Spawned& vassal, int id, int generation = 1) { return child_pid(vassal, "worker", id, generation); }
 
-// Waits for a process that is not our child to disappear (pidfd: an event, not a poll loop).
-bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return errno == ESRCH;
-  Fd owned(fd);
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
-}
-
 TEST(VassalLifecycle, term_lets_an_in_flight_request_finish_then_exits_zero) {
   VassalUnderTest v(kValidated, 2);
   HttpClient slow(v.http_port());

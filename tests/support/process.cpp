@@ -131,4 +131,12 @@ std::filesystem::path TempDir::write(const std::string& name, const std::string&
   return p;
 }
 
+bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;
+  Fd owned(fd);
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
 }  // namespace suz::test

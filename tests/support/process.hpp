@@ -31,6 +31,10 @@ struct RunResult {
 // Runs argv (argv[0] a path) to completion with stdin from /dev/null.
 RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 30s);
 
+// Waits for a process that is not our child to disappear (pidfd: an event,
+// not a poll loop); true once it is gone.
+bool wait_gone(pid_t pid, std::chrono::milliseconds timeout);
+
 // Path of a program built by this project (build/bin/NAME).
 std::string program(const std::string& name);
 // The source tree (for test data files).
