@@ -26,6 +26,22 @@ void check(PyStatus status, PyConfig& config, const std::string& what) {
   throw AppLoadError(message);
 }
 
+constexpr double kMasterSwitchInterval = 0.0001;  // seconds
+
+double switch_interval() {
+  Ref sys(PyImport_ImportModule("sys"));
+  Ref value(sys ? PyObject_CallMethod(sys.get(), "getswitchinterval", nullptr) : nullptr);
+  double seconds = value ? PyFloat_AsDouble(value.get()) : -1;
+  if (seconds <= 0) PyErr_Clear();
+  return seconds;
+}
+
+void set_switch_interval(double seconds) {
+  Ref sys(PyImport_ImportModule("sys"));
+  Ref done(sys ? PyObject_CallMethod(sys.get(), "setswitchinterval", "d", seconds) : nullptr);
+  if (!done) PyErr_Clear();
+}
+
 }  // namespace
 
 const char* embedded_executable() { return SUZERAIN_PYTHON_EXECUTABLE; }
@@ -57,6 +73,10 @@ Runtime::Runtime(const RuntimeOptions& options) {
   check(Py_InitializeFromConfig(&config), config, "initialization");
   PyConfig_Clear(&config);
   main_ = PyThreadState_Get();
+  // Short from the start, not only once the app is loaded: the app's import
+  // may start such a thread, and the import itself then waits for the GIL.
+  app_switch_interval_ = switch_interval();
+  set_switch_interval(kMasterSwitchInterval);
 
   std::vector<std::string> paths;
   for (const auto& p : options.pythonpath) paths.push_back(p.string());
@@ -69,31 +89,10 @@ Runtime::Runtime(const RuntimeOptions& options) {
 
 void Runtime::release_gil() { main_ = PyEval_SaveThread(); }
 
-namespace {
-
-constexpr double kMasterSwitchInterval = 0.0001;  // seconds
-
-double switch_interval() {
-  Ref sys(PyImport_ImportModule("sys"));
-  Ref value(sys ? PyObject_CallMethod(sys.get(), "getswitchinterval", nullptr) : nullptr);
-  double seconds = value ? PyFloat_AsDouble(value.get()) : -1;
-  if (seconds <= 0) PyErr_Clear();
-  return seconds;
-}
-
-void set_switch_interval(double seconds) {
-  Ref sys(PyImport_ImportModule("sys"));
-  Ref done(sys ? PyObject_CallMethod(sys.get(), "setswitchinterval", "d", seconds) : nullptr);
-  if (!done) PyErr_Clear();
-}
-
-}  // namespace
-
 void Runtime::favour_forking() {
-  double app = switch_interval();
-  if (app <= kMasterSwitchInterval) return;
-  app_switch_interval_ = app;
-  set_switch_interval(kMasterSwitchInterval);
+  double now = switch_interval();
+  if (now > 0 && now != kMasterSwitchInterval) app_switch_interval_ = now;  // the app chose one
+  if (now > kMasterSwitchInterval) set_switch_interval(kMasterSwitchInterval);
 }
 
 void Runtime::register_fork_hooks(ForkHooks& hooks) {

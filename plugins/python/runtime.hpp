@@ -40,13 +40,15 @@ class Runtime {
   // started keep running while the C++ loop waits.
   void release_gil();
 
-  // In the master, after the app is loaded (GIL held): a short switch
-  // interval, so that the fork's request for the GIL is not starved by an
-  // app thread that releases and retakes it around I/O (CPython asks the
-  // holder to drop the GIL only after a whole interval without any switch;
-  // a thread printing every millisecond never gives the default 5 ms one a
-  // chance, and forks waited seconds). The master runs no requests, so the
-  // shorter interval costs nothing there; each child gets the app's back.
+  // The master runs with a short switch interval, set when the interpreter
+  // starts (so the app's own import is not starved either) and again after
+  // the app is loaded (GIL held), in case the app chose its own: CPython asks
+  // the holder to drop the GIL only after a whole interval without any
+  // switch, and an app thread that releases and retakes it around I/O (a
+  // thread printing every millisecond) never gives the default 5 ms one a
+  // chance: forks, and on 3.13 the import itself, waited seconds. The master
+  // runs no requests, so the shorter interval costs nothing there; each child
+  // gets the app's back.
   void favour_forking();
 
   // The sequence os.fork follows, around every fork of the master, plus
