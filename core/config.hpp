@@ -18,6 +18,12 @@
 namespace suz {
 
 enum class InterpreterMode { kMain, kIsolated };
+// How the app is called: PEP 3333, or ASGI 3.0 on an event loop per worker.
+enum class AppInterface { kWsgi, kAsgi };
+enum class EventLoopKind { kAsyncio, kUvloop };
+// ASGI lifespan, as uvicorn: auto runs it and goes on if the app does not
+// support it; on requires it; off never sends it.
+enum class LifespanMode { kAuto, kOn, kOff };
 
 struct AppConfig {
   std::string module;                        // "pkg.mod:callable"; empty when only [[mount]]s
@@ -25,6 +31,9 @@ struct AppConfig {
   std::vector<std::filesystem::path> pythonpath;  // absolute after loading
   std::filesystem::path virtualenv;          // empty: none
   InterpreterMode interpreter = InterpreterMode::kMain;
+  AppInterface interface = AppInterface::kWsgi;  // the vassal's: every mount serves the same
+  EventLoopKind loop = EventLoopKind::kAsyncio;  // ASGI only
+  LifespanMode lifespan = LifespanMode::kAuto;   // ASGI only
 };
 
 // An app served under a URL prefix ([[mount]] tables).

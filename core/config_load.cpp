@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <cstring>
 #include <set>
 
@@ -78,6 +79,28 @@ void read_interpreter(TableReader& r, InterpreterMode& out) {
     out = InterpreterMode::kIsolated;
   else
     r.error("interpreter", "must be \"main\" or \"isolated\", got \"" + mode + "\"");
+}
+
+// One of choices (the first is the default), into out, which is left as it is when absent.
+template <typename E>
+void read_choice(TableReader& r, std::string_view key, std::initializer_list<std::pair<std::string_view, E>> choices,
+                 E& out) {
+  std::string given;
+  r.string(key, given);
+  if (!r.has(key)) return;
+  std::string names;
+  for (const auto& [name, value] : choices) {
+    if (given == name) {
+      out = value;
+      return;
+    }
+    names += (names.empty() ? "\"" : ", \"") + std::string(name) + "\"";
+  }
+  r.error(key, "must be one of " + names + ", got \"" + given + "\"");
+}
+
+void read_interface(TableReader& r, AppInterface& out) {
+  read_choice(r, "interface", {{"wsgi", AppInterface::kWsgi}, {"asgi", AppInterface::kAsgi}}, out);
 }
 
 void read_listeners(TableReader& r, std::string_view key, const fs::path& base,
@@ -172,6 +195,15 @@ void read_app(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   r.string_list("pythonpath", pythonpath);
   r.string("virtualenv", virtualenv);
   read_interpreter(r, c.app.interpreter);
+  read_interface(r, c.app.interface);
+  read_choice(r, "loop", {{"asyncio", EventLoopKind::kAsyncio}, {"uvloop", EventLoopKind::kUvloop}}, c.app.loop);
+  read_choice(r, "lifespan", {{"auto", LifespanMode::kAuto}, {"on", LifespanMode::kOn}, {"off", LifespanMode::kOff}},
+              c.app.lifespan);
+  bool asgi = c.app.interface == AppInterface::kAsgi;
+  for (std::string_view key : {"loop", "lifespan"})
+    if (r.has(key) && !asgi) r.error(key, "only for an ASGI app: set [app] interface = \"asgi\"");
+  if (asgi && c.app.interpreter == InterpreterMode::kIsolated)
+    r.error("interpreter", "an ASGI app runs on the worker's one event loop, in the main interpreter");
   r.finish();
   c.app.chdir = resolve(dir, chdir);
   for (const std::string& p : pythonpath) c.app.pythonpath.push_back(resolve(c.app.chdir, p));
@@ -194,6 +226,15 @@ void read_mounts(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
     r.string("path", m.path);
     read_module(r, "module", m.module);
     read_interpreter(r, m.interpreter);
+    AppInterface interface = c.app.interface;
+    read_interface(r, interface);
+    if (interface != c.app.interface)
+      r.error("interface", std::string("\"") + (interface == AppInterface::kAsgi ? "asgi" : "wsgi") +
+                               "\", but [app] interface is \"" +
+                               (c.app.interface == AppInterface::kAsgi ? "asgi" : "wsgi") +
+                               "\": a vassal serves one interface (give this app a vassal of its own, or set [app] interface)");
+    else if (interface == AppInterface::kAsgi && m.interpreter == InterpreterMode::kIsolated)
+      r.error("interpreter", "an ASGI app runs on the worker's one event loop, in the main interpreter");
     r.finish();
     if (!r.has("path"))
       r.missing("path", "the URL prefix, e.g. \"/api\"");
