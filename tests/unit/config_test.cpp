@@ -160,6 +160,20 @@ TEST(Config, every_key_is_read_into_its_field_with_paths_resolved_against_the_fi
   EXPECT_EQ(c->log.file, (dir / "log/shop.log").string());
 }
 
+TEST(Config, an_asgi_vassal_reads_its_interface_loop_and_lifespan_and_its_mounts_inherit_the_interface) {
+  auto c = load_vassal_config(source_dir() / "tests/unit/configs/good/asgi.toml");
+  ASSERT_TRUE(c.has_value()) << all_issues(c.error());
+  EXPECT_EQ(c->app.interface, AppInterface::kAsgi);
+  EXPECT_EQ(c->app.loop, EventLoopKind::kUvloop);
+  EXPECT_EQ(c->app.lifespan, LifespanMode::kOn);
+  ASSERT_EQ(c->mounts.size(), 1u);
+  auto wsgi = parse_vassal_config("[app]\nmodule = \"hello\"\n[server]\nhttp = [\"127.0.0.1:8080\"]\n", "/srv/h.toml");
+  ASSERT_TRUE(wsgi.has_value());
+  EXPECT_EQ(wsgi->app.interface, AppInterface::kWsgi);
+  EXPECT_EQ(wsgi->app.loop, EventLoopKind::kAsyncio);
+  EXPECT_EQ(wsgi->app.lifespan, LifespanMode::kAuto);
+}
+
 TEST(Config, a_single_string_is_accepted_where_a_list_is_expected) {
   auto c = parse_vassal_config("[app]\nmodule = \"hello\"\n[server]\nhttp = \"127.0.0.1:8080\"\n", "x.toml");
   ASSERT_TRUE(c.has_value());
