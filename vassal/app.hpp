@@ -19,6 +19,7 @@
 namespace suz {
 
 class ForkHooks;
+class LoopHost;
 
 // The request body, read on demand (never buffered whole). Reads block the
 // calling thread up to the I/O timeout; a timeout or a broken client throws
@@ -75,6 +76,14 @@ struct MountPoint {
   std::size_t app_index;
 };
 
+// The mount that serves path (mounts longest prefix first); null: none.
+inline const MountPoint* mount_for(const std::vector<MountPoint>& mounts, const std::string& path) {
+  for (const MountPoint& m : mounts)
+    if (m.prefix.empty() || path == m.prefix || (path.starts_with(m.prefix) && path[m.prefix.size()] == '/'))
+      return &m;
+  return nullptr;
+}
+
 // What running a job came to.
 struct JobOutcome {
   bool done = true;
@@ -130,6 +139,11 @@ class AppPlugin {
   // Runs one job on the spooler's thread. The handler's exceptions become
   // the outcome; nothing throws.
   virtual JobOutcome run_job(const Job& job) = 0;
+  // ASGI ([app] interface = "asgi"): runs the worker's event loop on the
+  // calling thread (the app's startup and shutdown included) until the host
+  // asks it to stop (vassal/loop_host.hpp). threads: the loop's executor for
+  // blocking calls. Never throws.
+  virtual void run_event_loop(LoopHost& host, int threads) = 0;
   // The URL prefixes served, longest first.
   virtual std::vector<MountPoint> mounts() const = 0;
 };

@@ -32,6 +32,7 @@ ExitCode run_worker(const ChildContext& child, const std::vector<Listener>& list
   options.record = child.record;
   options.notify_fd = child.notify_fd;
   options.access_log = child.access_log;
+  options.asgi = child.config.app.interface == AppInterface::kAsgi;
   auto worker = std::make_unique<Worker>(child.plugin, listeners, options);
   ExitCode code = worker->run();
   // Threads stuck in a request still use the worker until this process exits

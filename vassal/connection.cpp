@@ -207,14 +207,7 @@ bool Connection::end_exchange() {
 
 bool Connection::exchange(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts) {
   Request& r = *request_;
-  const MountPoint* mount = nullptr;
-  for (const MountPoint& m : mounts) {  // longest prefix first
-    if (m.prefix.empty() || r.path == m.prefix ||
-        (r.path.starts_with(m.prefix) && r.path[m.prefix.size()] == '/')) {
-      mount = &m;
-      break;
-    }
-  }
+  const MountPoint* mount = mount_for(mounts, r.path);
   try {
     if (!mount) {
       send_simple(404, reason_phrase(404), false);
@@ -222,6 +215,14 @@ bool Connection::exchange(AppPlugin& plugin, int thread_index, const std::vector
       Exchange exchange{r, *this, *this, mount->prefix, r.path.substr(mount->prefix.size()), mount->app_index};
       plugin.handle(thread_index, exchange);
     }
+  } catch (const ClientError&) {
+    return false;
+  }
+  return complete_response();
+}
+
+bool Connection::complete_response() {
+  try {
     if (aborted_ || client_gone_) {
       if (client_gone_ && !headers_sent_ && parser_.error_status() == 413) {
         send_simple(413, reason_phrase(413), true);
@@ -254,7 +255,7 @@ std::size_t Connection::read_body_bytes(char* out, std::size_t max) {
       body_done_ = true;
       return 0;
     }
-    if (start_ == end_) recv_some();
+    if (start_ == end_ && recv_some() == 0) return 0;
     std::size_t n = std::min<std::uint64_t>({max, end_ - start_, uwsgi_body_left_});
     std::memcpy(out, buf_.get() + start_, n);
     start_ += n;
@@ -277,7 +278,7 @@ std::size_t Connection::read_body_bytes(char* out, std::size_t max) {
     HttpRequestParser::Stop stop;
     start_ += parser_.feed(buf_.get() + start_, end_ - start_, &stop);
     if (stop == HttpRequestParser::Stop::kNeedMore) {
-      recv_some();
+      if (recv_some() == 0) return 0;
       continue;
     }
     if (stop == HttpRequestParser::Stop::kBody) piece_ = parser_.body_piece();
@@ -301,7 +302,7 @@ bool Connection::drain_body() {
   char sink[16384];
   for (;;) {
     std::size_t n = read_body_bytes(sink, sizeof sink);
-    if (n == 0) return true;
+    if (n == 0) return body_done_;  // not done: the rest is not here yet (nonblocking_)
     drained += n;
     if (drained > kMaxDrain) return false;
   }
@@ -334,6 +335,10 @@ std::size_t Connection::recv_some() {
       throw ClientError("client closed the connection while sending the body");
     }
     if (errno == EAGAIN) {
+      if (nonblocking_) {
+        would_block_ = true;
+        return 0;
+      }
       wait(POLLIN, "reading the request body");
     } else if (errno != EINTR) {
       client_gone_ = true;
@@ -354,6 +359,7 @@ void Connection::send_all(const std::string_view* pieces, std::size_t count, boo
   for (std::size_t i = 0; i < count && n < 8; ++i)
     if (!pieces[i].empty()) iov[n++] = {const_cast<char*>(pieces[i].data()), pieces[i].size()};
   if (draining() && !flush_out(false)) {  // what waits goes first
+    if (nonblocking_) return queue_out(iov, n);
     if (keep_for_later(iov, n)) return;
     flush_out(true);
   }
@@ -366,6 +372,7 @@ void Connection::send_all(const std::string_view* pieces, std::size_t count, boo
     if (sent < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
+        if (nonblocking_) return queue_out(cur, n);
         if (keep_for_later(cur, n)) return;  // a slow reader: the I/O thread sends it
         wait(POLLOUT, "writing the response");
         continue;

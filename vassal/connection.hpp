@@ -77,6 +77,22 @@ class Connection final : public BodyReader, public ResponseWriter {
   bool serve(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts);
   bool draining() const { return out_at_ < out_.size(); }
 
+  // The loop thread's half (ASGI), for the same exchange without blocking:
+  // begin_async finds the mount (false: none, a 404 is queued and the
+  // exchange is over); writes queue what the socket will not take, without
+  // bound (the caller waits for queued() to fall); reads say kWait rather
+  // than wait. finish_async completes the response as serve() does; then,
+  // unless draining(), end_exchange().
+  bool begin_async(const std::vector<MountPoint>& mounts, const MountPoint*& mount);
+  enum class BodyRead { kData, kEnd, kWait, kGone };
+  BodyRead read_body_nowait(char* buf, std::size_t max, std::size_t& n);
+  enum class PeerState { kOpen, kClosed, kFull };
+  PeerState peer_state();
+  void give_up() { client_gone_ = true; }
+  std::size_t queued() const { return out_.size() - out_at_; }
+  void flush_nowait();
+  bool finish_async(bool ok);
+
   enum class Drain { kMore, kDone, kFailed };
   // I/O thread, when the socket is writable: sends what it will take of a
   // draining response without blocking. After kDone or kFailed, call
@@ -89,6 +105,8 @@ class Connection final : public BodyReader, public ResponseWriter {
   bool end_exchange();
 
   int fd() const { return fd_.get(); }
+  const Request& request() const { return *request_; }  // after read_head gave kReady
+  Duration io_timeout() const { return rules_.io_timeout; }
   std::string describe() const;
   // "GET /path?query" of the request being served (after read_head gave kReady).
   std::string request_line() const { return request_ ? request_->method + " " + request_->target : ""; }
@@ -108,6 +126,9 @@ class Connection final : public BodyReader, public ResponseWriter {
   Head parse_uwsgi_head();
   void reset_exchange();
   bool exchange(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts);
+  // After the app: the response's end, the unread body; whether the
+  // connection can carry another request.
+  bool complete_response();
   void begin_request();
   void report_served(Request& r, int status, bool complete);
   void send_simple(int status, std::string_view reason, bool close);
@@ -124,11 +145,13 @@ class Connection final : public BodyReader, public ResponseWriter {
   void resize_buffer(std::size_t size);
   // Queues what the socket will not take now, if it fits buffer_response.
   bool keep_for_later(const iovec* iov, std::size_t count);
+  void queue_out(const iovec* iov, std::size_t count);
   // Sends out_: until empty (blocking, with the I/O timeout), or what the
   // socket takes now; returns whether it is empty.
   bool flush_out(bool block);
 
-  // Blocking I/O with the I/O timeout; throw ClientError (and mark the client gone).
+  // Blocking I/O with the I/O timeout; throw ClientError (and mark the client
+  // gone). recv_some returns 0 when nonblocking_ and nothing is there yet.
   void wait(short events, const char* doing);
   std::size_t recv_some();
   // last: these are the final bytes before the connection is closed. They are
@@ -140,6 +163,8 @@ class Connection final : public BodyReader, public ResponseWriter {
   bool ends_connection(std::uint64_t body_bytes) const;
 
   Fd fd_;
+  bool nonblocking_ = false;  // the loop thread's exchange: never poll(2), queue instead
+  bool would_block_ = false;  // the last body read found nothing to read yet
   Protocol protocol_;
   const ServerRules& rules_;
   Peer peer_;

@@ -53,12 +53,16 @@ bool Connection::keep_for_later(const iovec* iov, std::size_t count) {
   std::size_t total = 0;
   for (std::size_t i = 0; i < count; ++i) total += iov[i].iov_len;
   if (out_.size() - out_at_ + total > rules_.buffer_response) return false;
+  queue_out(iov, count);
+  return true;
+}
+
+void Connection::queue_out(const iovec* iov, std::size_t count) {
   if (out_at_ == out_.size()) {
     out_.clear();
     out_at_ = 0;
   }
   for (std::size_t i = 0; i < count; ++i) out_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-  return true;
 }
 
 bool Connection::flush_out(bool block) {

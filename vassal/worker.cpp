@@ -108,7 +108,12 @@ ExitCode Worker::run() {
   for (const Listener& l : listeners_) w_->listeners.push_back(std::make_unique<Watchers::Accept>(this, l, loop_));
   set_accepting(true);
 
-  if (options_.threads == 1) {
+  if (options_.asgi) {
+    loop_thread_ = std::make_unique<LoopThread>(plugin_, options_.threads, [this](void* client, bool keep) {
+      give_back(static_cast<Client*>(client), keep);
+    });
+    if (!loop_thread_->start()) throw AppLoadError("the app's startup failed (its error is above)");
+  } else if (options_.threads == 1) {
     plugin_.attach_thread(0);
   } else {
     for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { app_thread(i); });
@@ -121,11 +126,25 @@ ExitCode Worker::run() {
     w_->log_turn.start();
     w_->log_later.set<Worker, &Worker::write_access_log>(this);
   }
-  spdlog::info("serving ({} thread{})", options_.threads, options_.threads == 1 ? "" : "s");
+  if (options_.asgi) spdlog::info("serving (ASGI event loop)");
+  else spdlog::info("serving ({} thread{})", options_.threads, options_.threads == 1 ? "" : "s");
   if (options_.scoreboard) report_ready(*options_.scoreboard, options_.record, options_.notify_fd);
 
   ev_run(loop_, 0);
 
+  if (loop_thread_) {
+    // Every exchange has come back unless the graceful timeout ran out or
+    // INT/QUIT came: then the loop may still hold connections, so neither
+    // it nor they are torn down (the process exit ends them).
+    if (retiring_ && in_loop_ == 0) {
+      auto left = options_.graceful_timeout - (std::chrono::steady_clock::now() - stop_began_);
+      if (!loop_thread_->stop(std::max<Duration>(std::chrono::duration_cast<Duration>(left), std::chrono::seconds(1))))
+        detached_ = true;
+    } else {
+      loop_thread_->abandon();
+      detached_ = true;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_threads_ = true;
@@ -323,17 +342,20 @@ void Worker::close(Client* c) {
   maybe_finish();
 }
 
+void Worker::count_request() {
+  if (!options_.scoreboard) return;
+  std::uint64_t served = options_.scoreboard->process(options_.record).requests.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (options_.max_requests && served == options_.max_requests) notify_master(options_.notify_fd, WorkerEvent::kRequestLimit);
+}
+
 bool Worker::serve_until_idle(Connection& conn, int thread) {
   ProcessRecord* record = options_.scoreboard ? &options_.scoreboard->process(options_.record) : nullptr;
   ThreadRecord* slot = record ? &options_.scoreboard->thread(options_.record, thread) : nullptr;
   for (;;) {
     if (slot) slot->begin(conn.request_line());  // what harakiri and the stats read
     bool keep = conn.serve(plugin_, thread, mounts_);
-    if (slot) {
-      slot->end();
-      std::uint64_t served = record->requests.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (options_.max_requests && served == options_.max_requests) notify_master(options_.notify_fd, WorkerEvent::kRequestLimit);
-    }
+    if (slot) slot->end();
+    count_request();
     // A response that promised keep-alive is kept to its word even if the
     // worker started stopping meanwhile: the client may be sending its next
     // request already, which then gets "Connection: close".
@@ -349,6 +371,17 @@ bool Worker::serve_until_idle(Connection& conn, int thread) {
 }
 
 void Worker::dispatch(Client* c) {
+  if (loop_thread_) {
+    const MountPoint* mount = nullptr;
+    if (!c->conn->begin_async(mounts_, mount)) {  // no app for the path: a 404 went out
+      count_request();
+      after_loop(c, c->conn->draining() || c->conn->end_exchange());
+      return;
+    }
+    ++in_loop_;
+    loop_thread_->hand_over(c, *c->conn, *mount);
+    return;
+  }
   if (options_.threads == 1) {
     after_serve(c, serve_until_idle(*c->conn, 0));
     return;
@@ -389,13 +422,16 @@ void Worker::app_thread(int index) {
       c = work_.front();
       work_.pop_front();
     }
-    bool keep = serve_until_idle(*c->conn, index);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      returned_.emplace_back(c, keep);
-    }
-    w_->returned.send();
+    give_back(c, serve_until_idle(*c->conn, index));
   }
+}
+
+void Worker::give_back(Client* c, bool keep) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    returned_.emplace_back(c, keep);
+  }
+  w_->returned.send();
 }
 
 void Worker::collect_returned() {
@@ -405,15 +441,38 @@ void Worker::collect_returned() {
     done.swap(returned_);
   }
   for (auto [c, keep] : done) {
-    --busy_;
-    after_serve(c, keep);
+    if (loop_thread_) {
+      --in_loop_;
+      count_request();
+      after_loop(c, keep);
+    } else {
+      --busy_;
+      after_serve(c, keep);
+    }
   }
   resume_accepting_if_room();
 }
 
+void Worker::after_loop(Client* c, bool keep) {
+  if (keep && !c->conn->draining()) {
+    // The loop serves one request at a time per connection: a pipelined
+    // next one may be buffered already, with nothing more to come.
+    switch (c->conn->read_head(/*read_socket=*/false)) {
+      case Connection::Head::kReady: dispatch(c); return;
+      case Connection::Head::kError:
+        c->conn->send_error();
+        close(c);
+        return;
+      case Connection::Head::kClosed: close(c); return;
+      case Connection::Head::kNeedMore: break;
+    }
+  }
+  after_serve(c, keep);
+}
+
 void Worker::resume_accepting_if_room() {
   // busy_ stays 0 for inline workers (threads == 1), so one rule serves both modes.
-  if (!retiring_ && busy_ < options_.threads && (open_clients_ < options_.max_connections || !idle_.empty()) &&
+  if (!retiring_ && (loop_thread_ || busy_ < options_.threads) && (open_clients_ < options_.max_connections || !idle_.empty()) &&
       !w_->accept_pause.is_active())
     set_accepting(true);
 }
@@ -426,9 +485,10 @@ void Worker::heartbeat() {
 void Worker::begin_graceful_stop() {
   if (retiring_) return;
   retiring_ = true;
+  stop_began_ = std::chrono::steady_clock::now();
   if (options_.scoreboard) options_.scoreboard->process(options_.record).state = WorkerState::kRetiring;
   set_accepting(false);
-  spdlog::info("stopping: finishing {} request(s) in flight, {} connection(s) open", busy_, open_clients_);
+  spdlog::info("stopping: finishing {} request(s) in flight, {} connection(s) open", busy_ + in_loop_, open_clients_);
   // Idle keep-alive connections are not closed here: a client may be sending
   // its next request on one right now, and would see it cut. Each gets its
   // next response with "Connection: close", or is closed by keepalive_timeout.

@@ -22,6 +22,7 @@
 #include "vassal/app.hpp"
 #include "vassal/connection.hpp"
 #include "vassal/listener.hpp"
+#include "vassal/loop_thread.hpp"
 #include "vassal/scoreboard.hpp"
 
 
@@ -40,6 +41,7 @@ struct WorkerOptions {
   int record = -1;       // this process's record in the scoreboard
   int notify_fd = -1;    // write end of the master's event pipe
   AccessLog* access_log = nullptr;  // [log] access; null: off
+  bool asgi = false;  // requests go to the plugin's event loop (threads: its executor's size)
 };
 
 class Worker final : public ServedObserver {
@@ -71,6 +73,9 @@ class Worker final : public ServedObserver {
   void dispatch(Client* c);
   void serve_inline(Client* c);
   void after_serve(Client* c, bool keep);
+  void after_loop(Client* c, bool keep);  // an exchange back from the event loop
+  void count_request();
+  void give_back(Client* c, bool keep);  // any thread: an exchange is over
   void park(Client* c);
   void not_idle(Client* c);
   bool reclaim_idle();
@@ -105,6 +110,9 @@ class Worker final : public ServedObserver {
   bool stopping_threads_ = false;
   std::vector<std::thread> threads_;
   bool detached_ = false;
+  std::unique_ptr<LoopThread> loop_thread_;  // options_.asgi
+  int in_loop_ = 0;  // handed to the event loop and not yet back
+  std::chrono::steady_clock::time_point stop_began_{};
 
   pid_t pid_ = 0;
   Fd signal_fd_;

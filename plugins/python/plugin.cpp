@@ -8,7 +8,9 @@
 
 #include "core/fork.hpp"
 #include "core/signals.hpp"
+#include "plugins/python/asgi_module.hpp"
 #include "plugins/python/errors.hpp"
+#include "plugins/python/import_callable.hpp"
 #include "plugins/python/gil.hpp"
 #include "plugins/python/job_handler.hpp"
 #include "plugins/python/module.hpp"
@@ -24,6 +26,7 @@ struct AppEntry {
   InterpreterMode mode;
   std::size_t interp = 0;  // index into State::interpreters
   std::unique_ptr<WsgiApp> app;
+  Ref asgi;  // the ASGI callable ([app] interface = "asgi"), loaded in the master
 };
 
 namespace {
@@ -92,10 +95,14 @@ void PythonPlugin::load_in_master() {
   } release{*s_->runtime};
   s_->interpreters.push_back(PyThreadState_Get()->interp);
   try {
-    for (AppEntry& e : s_->apps) {
-      if (e.mode != InterpreterMode::kMain) continue;
-      e.app = std::make_unique<WsgiApp>(e.spec, s_->facts);
-      spdlog::info("loaded {} (main interpreter){}", e.spec, e.prefix.empty() ? "" : " at " + e.prefix);
+    if (c.app.interface == AppInterface::kAsgi) {
+      load_asgi_apps();
+    } else {
+      for (AppEntry& e : s_->apps) {
+        if (e.mode != InterpreterMode::kMain) continue;
+        e.app = std::make_unique<WsgiApp>(e.spec, s_->facts);
+        spdlog::info("loaded {} (main interpreter){}", e.spec, e.prefix.empty() ? "" : " at " + e.prefix);
+      }
     }
     if (c.spooler.processes > 0 && !c.spooler.handler.empty()) {
       s_->job_handler = std::make_unique<JobHandler>(c.spooler.handler);
@@ -118,6 +125,41 @@ void PythonPlugin::load_in_master() {
   Ref frozen(gc ? PyObject_CallMethod(gc.get(), "freeze", nullptr) : nullptr);
   if (!frozen) PyErr_Clear();
   s_->runtime->favour_forking();
+}
+
+void PythonPlugin::load_asgi_apps() {
+  if (s_->config.app.loop == EventLoopKind::kUvloop) {
+    Ref uvloop(PyImport_ImportModule("uvloop"));
+    if (!uvloop)
+      throw PythonError("[app] loop = \"uvloop\": cannot import uvloop (Debian: python3-uvloop), or use loop = \"asyncio\"");
+  }
+  for (AppEntry& e : s_->apps) {
+    e.asgi = import_callable(e.spec, "the ASGI app");
+    if (std::string why = asgi_refusal(e.asgi.get()); !why.empty()) {
+      PyErr_Format(PyExc_TypeError, "%s is not an ASGI application: %s", e.spec.c_str(), why.c_str());
+      throw PythonError("the ASGI app " + e.spec + " is not an ASGI application (" + why +
+                        "): serve a WSGI app with [app] interface = \"wsgi\"");
+    }
+    spdlog::info("loaded {} (ASGI){}", e.spec, e.prefix.empty() ? "" : " at " + e.prefix);
+  }
+}
+
+void PythonPlugin::run_event_loop(LoopHost& host, int threads) {
+  static constexpr const char* kLoops[] = {"asyncio", "uvloop"};          // by EventLoopKind
+  static constexpr const char* kLifespans[] = {"auto", "on", "off"};      // by LifespanMode
+  const AppConfig& app = s_->config.app;
+  ThreadState state(s_->interpreters[0]);
+  Gil gil(state.get());
+  Ref apps(PyList_New(0));
+  for (AppEntry& e : s_->apps) {
+    Ref pair(Py_BuildValue("(Os)", e.asgi.get(), e.spec.c_str()));
+    if (!apps || !pair || PyList_Append(apps.get(), pair.get()) < 0) {
+      spdlog::critical("cannot start the event loop: {}", take_traceback());
+      return;
+    }
+  }
+  run_asgi_loop(host, apps.get(), kLoops[static_cast<int>(app.loop)], kLifespans[static_cast<int>(app.lifespan)],
+                threads);
 }
 
 void PythonPlugin::register_fork_hooks(ForkHooks& hooks) { s_->runtime->register_fork_hooks(hooks); }

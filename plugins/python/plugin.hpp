@@ -26,12 +26,14 @@ class PythonPlugin final : public AppPlugin {
   void handle(int thread_index, Exchange& exchange) override;
   void start_spooler(int spooler_id) override;
   JobOutcome run_job(const Job& job) override;
+  void run_event_loop(LoopHost& host, int threads) override;
   std::vector<MountPoint> mounts() const override;
   void run_hook(Hook hook, std::string_view detail) override;
   bool hooked(Hook hook) const override;
   void run_harakiri_hook(const StuckRequest& stuck) override;
 
  private:
+  void load_asgi_apps();  // in the master, GIL held
   struct State;
   std::unique_ptr<State> s_;
 };

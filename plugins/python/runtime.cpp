@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/fork.hpp"
+#include "plugins/python/asgi_module.hpp"
 #include "plugins/python/errors.hpp"
 #include "plugins/python/gil.hpp"
 #include "plugins/python/module.hpp"
@@ -61,6 +62,7 @@ Runtime::Runtime(const RuntimeOptions& options) {
   }
 
   register_suzerain_module();
+  register_asgi_module();
   process_facts().vassal_name = options.vassal_name;
 
   PyConfig config;

@@ -71,9 +71,7 @@ WsgiApp::WsgiApp(const std::string& spec, ServerFacts facts)
   if (!shape) throw PythonError("cannot inspect " + spec);
   if (PyUnicode_Check(shape.get()) && PyUnicode_GetLength(shape.get()) > 0) {
     PyErr_Format(PyExc_TypeError, "%s is an ASGI application (%U), not a WSGI one", spec.c_str(), shape.get());
-    throw PythonError("the WSGI app " + spec +
-                      " is an ASGI application: Suzerain serves WSGI apps (serve the framework's WSGI entry point, "
-                      "e.g. Django's wsgi.py, or wrap it with an ASGI-to-WSGI adapter)");
+    throw PythonError("the WSGI app " + spec + " is an ASGI application: serve it with [app] interface = \"asgi\"");
   }
   file_wrapper_type_ = Ref(PyObject_GetAttrString(suzerain.get(), "FileWrapper"));
   error_stream_ = Ref(PyObject_CallMethod(suzerain.get(), "ErrorStream", nullptr));
