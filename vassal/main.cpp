@@ -21,12 +21,24 @@
 
 namespace {
 
+// The file, then its app imported as the master would (with [env], in its
+// chdir): a module that does not import, or an ASGI app given as WSGI and
+// the reverse, is found before a deploy rather than by the new master.
 int check(const suz::ConfigResult& config, const std::string& file) {
   if (!config) {
     for (const suz::ConfigIssue& issue : config.error()) std::cerr << issue.str() << "\n";
     std::size_t problems = suz::problem_count(config.error());
     std::cerr << suz::escaped(file) << ": " << problems << " problem" << (problems == 1 ? "" : "s") << "\n";
     return suz::to_int(suz::ExitCode::kConfigInvalid);
+  }
+  for (const auto& [name, value] : config->env) ::setenv(name.c_str(), value.c_str(), 1);
+  spdlog::set_level(spdlog::level::warn);  // "loaded ..." is for a running master's log
+  try {
+    suz::python::PythonPlugin plugin(*config);
+    plugin.load_in_master();
+  } catch (const suz::AppLoadError& e) {
+    std::cerr << suz::escaped(file) << ": cannot load the app: " << e.what() << "\n";
+    return suz::to_int(suz::ExitCode::kAppLoadError);
   }
   std::cout << suz::escaped(file) << ": ok (vassal " << suz::escaped(config->vassal.name) << ")\n";
   return 0;
@@ -44,7 +56,9 @@ int main(int argc, char** argv) {
   std::string file;
   bool check_only = false;
   cli.add_option("FILE", file, "The vassal's TOML file")->required();
-  cli.add_flag("--check", check_only, "Validate FILE and exit: 0 if valid, 5 if not (problems on stderr)");
+  cli.add_flag("--check", check_only,
+               "Validate FILE and import its app as the master would, then exit: 0 if both work, 5 if the file "
+               "is invalid, 4 if the app cannot be loaded (problems on stderr)");
   cli.footer("Signals to the master: TERM graceful stop, INT or QUIT quick stop, HUP reload (a new master\n"
              "loads the new code and config and takes over once serving), USR2 replace every worker from\n"
              "this master, TTIN/TTOU one worker more/less, USR1 reopen logs; any other is ignored (logged once).\n"

@@ -112,7 +112,9 @@ ExitCode Worker::run() {
     loop_thread_ = std::make_unique<LoopThread>(plugin_, options_.threads, [this](void* client, bool keep) {
       give_back(static_cast<Client*>(client), keep);
     });
-    if (!loop_thread_->start()) throw AppLoadError("the app's startup failed (its error is above)");
+    // Not an AppLoadError: a startup that failed (a database not there yet)
+    // may work next time, so the master replaces the worker with backoff.
+    if (!loop_thread_->start()) throw std::runtime_error("the app's lifespan startup failed (its error is above)");
   } else if (options_.threads == 1) {
     plugin_.attach_thread(0);
   } else {
