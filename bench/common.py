@@ -64,11 +64,11 @@ class Server:
             self.proc.wait()
 
 
-def suzerain(port, workers, threads, module="hello:application", extra="", server=""):
-    """extra: more [log] keys; server: more [server] keys."""
+def suzerain(port, workers, threads, module="hello:application", extra="", server="", app=""):
+    """extra: more [log] keys; server: more [server] keys; app: more [app] keys."""
     conf = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-    conf.write('[app]\nmodule = "%s"\nchdir = "%s"\n[server]\nhttp = ["127.0.0.1:%d"]\nworkers = %d\nthreads = %d\n'
-               '%s[log]\nlevel = "warning"\n%s' % (module, APPS, port, workers, threads, server, extra))
+    conf.write('[app]\nmodule = "%s"\nchdir = "%s"\n%s[server]\nhttp = ["127.0.0.1:%d"]\nworkers = %d\nthreads = %d\n'
+               '%s[log]\nlevel = "warning"\n%s' % (module, APPS, app, port, workers, threads, server, extra))
     conf.close()
     return Server("suzerain", [VASSAL, conf.name], port)
 
