@@ -172,6 +172,21 @@ def spool(args, body=None, at=None, priority=0):
     return _spool(*_job_spec(args, body, at, priority))
 
 
+async def spool_async(args, body=None, at=None, priority=0):
+    """spool() for an ASGI app: the same job, queued on the event loop's
+    executor so the loop keeps turning while the job is flushed to disk;
+    returns its id once it is there. Bad arguments raise here, at once."""
+    import asyncio
+    spec = _job_spec(args, body, at, priority)
+    return await asyncio.get_running_loop().run_in_executor(None, _spool, *spec)
+
+
+async def spool_many_async(jobs):
+    """spool_many() for an ASGI app, as spool_async() is spool()'s."""
+    import asyncio
+    return await asyncio.get_running_loop().run_in_executor(None, spool_many, jobs)
+
+
 def spool_many(jobs):
     """Queues several jobs at once, each a dict of spool()'s arguments
     ({"args": {...}, "body": ..., "at": ..., "priority": ...}); returns their

@@ -277,5 +277,29 @@ TEST(AsgiLoad, uvloop_serves_when_asked_for) {
   EXPECT_EQ(r->body, "uvloop");
 }
 
+
+TEST(AsgiSpool, an_asgi_app_spools_with_spool_async_and_the_spooler_runs_the_jobs) {
+  TempDir dir;
+  auto out = dir.path() / "out";
+  VassalUnderTest v("[app]\nmodule = \"tasks:asgi_app\"\ninterface = \"asgi\"\nchdir = \"@APPS@\"\n[server]\n"
+                    "http = [\"127.0.0.1:0\"]\nworkers = 1\n[spooler]\ndir = \"" + (dir.path() / "spool").string() +
+                    "\"\nhandler = \"tasks:handle\"\n");
+  for (const char* many : {"", "&many=1"}) {
+    auto r = http_get(v.http_port(), "/spool?count=3&out=" + out.string() + many);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body << v.process().output();
+    EXPECT_NE(r->body.find("TypeError"), std::string::npos) << "bad arguments raise at the call: " << r->body;
+  }
+  auto done = [&] {
+    std::ifstream in(out);
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n += line.starts_with("done ");
+    return n;
+  };
+  for (auto deadline = std::chrono::steady_clock::now() + 30s; done() < 6 && std::chrono::steady_clock::now() < deadline;)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(done(), 6) << v.process().output();
+}
+
 }  // namespace
 }  // namespace suz::test

@@ -60,6 +60,29 @@ def handle(job):
         raise ValueError("unknown kind %r" % kind)
 
 
+async def asgi_app(scope, receive, send):
+    """The ASGI form: GET /spool?count=N&out=PATH[&many=1] spools N record
+    jobs with spool_async() (or spool_many_async()) and answers their ids."""
+    if scope["type"] != "http":
+        return
+    q = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
+    count = int(q.pop("count", "1"))
+    many = q.pop("many", None)
+    jobs = [dict(q, n=str(i)) for i in range(count)]
+    if many:
+        ids = await suzerain.spool_many_async([{"args": a} for a in jobs])
+    else:
+        ids = [await suzerain.spool_async(a) for a in jobs]
+    try:
+        await suzerain.spool_async({"k": object()})
+        misuse = "accepted"
+    except TypeError as e:
+        misuse = "TypeError"
+    body = ("\n".join(ids) + "\n" + misuse + "\n").encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def application(environ, start_response):
     """GET /spool?count=N&out=PATH[&kind=K][&priority=P][&delay=S][&first=I][&many=1]:
     spools N jobs (with spool_many() if many=1), answers their ids.
