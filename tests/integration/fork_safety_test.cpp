@@ -22,9 +22,11 @@ struct Case {
   int workers;
   int threads;
   bool isolated;
+  bool asgi = false;  // served by hazards.asgi_application on each worker's event loop
 };
 
 std::string name_of(const Case& c) {
+  if (c.asgi) return c.hazard + "_w" + std::to_string(c.workers) + "_asgi";
   return c.hazard + "_w" + std::to_string(c.workers) + "_t" + std::to_string(c.threads) +
          (c.isolated ? "_isolated" : "_main");
 }
@@ -43,7 +45,7 @@ TEST_P(ForkSafety, twenty_consecutive_respawns_all_serve) {
   constexpr int kRespawns = 20;
   VassalUnderTest v(R"(
 [app]
-module = "hazard_)" + c.hazard + R"("
+module = "hazard_)" + c.hazard + (c.asgi ? ":asgi_application\"\ninterface = \"asgi" : "") + R"("
 chdir = "@APPS@"
 interpreter = ")" + (c.isolated ? "isolated" : "main") + R"("
 [server]
@@ -71,10 +73,12 @@ graceful_timeout = "5s"
 
 std::vector<Case> matrix() {
   std::vector<Case> cases;
-  for (const char* hazard : {"busy", "busy5s", "print", "logging", "import", "lock"})
+  for (const char* hazard : {"busy", "busy5s", "print", "logging", "import", "lock", "asyncio"}) {
     for (int workers : {1, 4})
       for (int threads : {1, 4})
         for (bool isolated : {false, true}) cases.push_back({hazard, workers, threads, isolated});
+    cases.push_back({hazard, 4, 1, false, /*asgi=*/true});
+  }
   return cases;
 }
 

@@ -3,3 +3,4 @@ import hazards
 
 hazards.start("busy5s")
 application = hazards.application
+asgi_application = hazards.asgi_application

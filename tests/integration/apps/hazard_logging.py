@@ -3,3 +3,4 @@ import hazards
 
 hazards.start("logging")
 application = hazards.application
+asgi_application = hazards.asgi_application

@@ -3,3 +3,4 @@ import hazards
 
 hazards.start("print")
 application = hazards.application
+asgi_application = hazards.asgi_application

@@ -4,6 +4,7 @@ would hang on: print, log, import, take the app's lock.
 
 Each hazard_<kind>.py module starts one kind; the fork-safety tests run them
 with fast worker recycling and count the respawns and the served requests."""
+import asyncio
 import importlib
 import logging
 import os
@@ -59,6 +60,19 @@ def _importing():
         sys.modules.pop("email.mime.text", None)
 
 
+def _event_loop():
+    # A library that runs its own event loop on a thread at import (an SDK's
+    # background flusher): the master has a loop, its selector and its
+    # thread at every fork; the workers must run their own regardless.
+    loop = asyncio.new_event_loop()
+
+    async def tick():
+        while True:
+            await asyncio.sleep(0.001)
+
+    loop.run_until_complete(tick())
+
+
 def _holding_lock():
     while True:
         with _lock:
@@ -73,6 +87,7 @@ KINDS = {
     "logging": _logging,
     "import": _importing,
     "lock": _holding_lock,
+    "asyncio": _event_loop,
 }
 
 
@@ -98,6 +113,26 @@ def application(environ, start_response):
         body = str(os.getpid()).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+# asyncio objects made at import, in the master, before any fork.
+_import_loop = asyncio.new_event_loop()
+_import_queue = asyncio.Queue()
+
+
+async def asgi_application(scope, receive, send):
+    """The same request as application(), served as ASGI."""
+    if scope["type"] != "http":
+        return
+    print("served by", os.getpid(), flush=True)
+    _log.info("request in %d", os.getpid())
+    importlib.import_module("decimal")
+    importlib.reload(importlib.import_module("colorsys"))
+    with _lock:
+        body = str(os.getpid()).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def handle(job):
