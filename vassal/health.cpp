@@ -19,6 +19,16 @@ Verdict check_health(const Scoreboard& board, int record, bool retiring, std::in
       return v;
     }
   }
+  if (std::int64_t turned = board.process(record).loop_turn_ms.load(); turned > 0) {
+    Duration still(now_ms - turned);
+    Duration bound = limits.harakiri.count() > 0 ? limits.harakiri : Duration(limits.heartbeat_timeout_ms);
+    if (still > bound) {
+      v.kind = Verdict::Kind::kLoopBlocked;
+      v.ran = still;
+      v.limit = bound;
+      return v;
+    }
+  }
   if (retiring) return v;  // stopping anyway: only a stuck request matters
   std::int64_t silent = now_ms - board.process(record).heartbeat_ms.load();
   if (!busy && silent > limits.heartbeat_timeout_ms) {

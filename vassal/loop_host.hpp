@@ -15,6 +15,10 @@
 
 namespace suz {
 
+// How often a serving loop says it turned; the master's bound (harakiri, or
+// the heartbeat timeout) is many of these.
+inline constexpr Duration kLoopTurnInterval = std::chrono::milliseconds(250);
+
 // One request on the loop thread. Its I/O never blocks: what the socket
 // will not take is queued, and a read that would wait says so; the loop
 // waits for fd() itself. ClientError is never thrown: a client that went
@@ -74,6 +78,9 @@ class LoopHost {
   // After the app's startup (lifespan): the worker reports serving, or
   // exits so that the master replaces it (error: the traceback, logged).
   virtual void started(bool ok) = 0;
+  // The loop turned (called from a timer on the loop, kLoopTurnInterval
+  // apart): what the master's check of a blocked loop reads.
+  virtual void turned() = 0;
 };
 
 }  // namespace suz

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "core/clock.hpp"
 #include "vassal/http_words.hpp"
 
 namespace suz {
@@ -86,8 +87,8 @@ class LoopThread::Exchange final : public AsyncExchange {
   std::size_t app_index_;
 };
 
-LoopThread::LoopThread(AppPlugin& plugin, int threads, GiveBack give_back)
-    : plugin_(plugin), threads_(threads), give_back_(std::move(give_back)),
+LoopThread::LoopThread(AppPlugin& plugin, int threads, GiveBack give_back, std::atomic<std::int64_t>* turn)
+    : plugin_(plugin), threads_(threads), give_back_(std::move(give_back)), turn_(turn),
       wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (!wake_) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
@@ -150,7 +151,12 @@ void LoopThread::started(bool ok) {
   changed_.notify_all();
 }
 
+void LoopThread::turned() {
+  if (turn_) turn_->store(monotonic_ms(), std::memory_order_relaxed);
+}
+
 void LoopThread::finished() {
+  if (turn_) turn_->store(0);  // no loop to watch any more
   {
     std::lock_guard<std::mutex> lock(mutex_);
     finished_ = true;

@@ -9,6 +9,7 @@
 // (lifespan) -> serving -> stop(bound) asks for the app's shutdown once
 // every exchange has come back, and waits for the thread up to the bound
 // (a loop stuck in the app is left to the process exit).
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -28,7 +29,8 @@ class LoopThread final : public LoopHost {
   // Called on the loop thread with each exchange's connection as it comes
   // back: keep says whether it can carry another request.
   using GiveBack = std::function<void(void* client, bool keep)>;
-  LoopThread(AppPlugin& plugin, int threads, GiveBack give_back);
+  // turn: where the loop's last turn goes (the scoreboard), 0 when it stops.
+  LoopThread(AppPlugin& plugin, int threads, GiveBack give_back, std::atomic<std::int64_t>* turn);
   ~LoopThread() override;
   LoopThread(const LoopThread&) = delete;
   LoopThread& operator=(const LoopThread&) = delete;
@@ -51,6 +53,7 @@ class LoopThread final : public LoopHost {
   bool stop_requested() const override;
   Duration shutdown_bound() const override;
   void started(bool ok) override;
+  void turned() override;
 
  private:
   class Exchange;
@@ -60,6 +63,7 @@ class LoopThread final : public LoopHost {
   AppPlugin& plugin_;
   int threads_;
   GiveBack give_back_;
+  std::atomic<std::int64_t>* turn_;
   Fd wake_;  // eventfd
   std::thread thread_;
 

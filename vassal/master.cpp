@@ -243,6 +243,11 @@ void Master::check_children(std::int64_t now) {
                                                        format_duration(v.ran), format_duration(children_->rules(children_->find(pid)->role).harakiri)),
                                              plugin_.hooked(Hook::kHarakiri)));
         break;
+      case Verdict::Kind::kLoopBlocked:  // harakiri's counterpart for an ASGI worker (no request to name)
+        carry_out(children_->harakiri(pid, fmt::format("the event loop has not turned for {} (limit {}): a coroutine "
+                                                       "or callback blocks it", format_duration(v.ran), format_duration(v.limit)),
+                                      /*hooked=*/false));
+        break;
       case Verdict::Kind::kNoHeartbeat:
         carry_out(children_->no_heartbeat(pid, v.ran));
         break;

@@ -45,6 +45,7 @@ int Scoreboard::claim(int slot, int generation) {
     p.born_ms = monotonic_ms();
     p.requests = 0;
     p.heartbeat_ms = p.born_ms;
+    p.loop_turn_ms = 0;
     p.traffic.~RequestCounters();
     new (&p.traffic) RequestCounters();
     for (int t = 0; t < threads_; ++t) {

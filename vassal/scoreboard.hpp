@@ -39,6 +39,8 @@ struct ProcessRecord {
   std::int64_t born_ms = 0;
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::int64_t> heartbeat_ms{0};
+  // An ASGI worker's event loop: when it last turned (0: no loop, or not yet).
+  std::atomic<std::int64_t> loop_turn_ms{0};
   RequestCounters traffic;  // a worker's latencies and statuses
 };
 

@@ -64,9 +64,9 @@ ExitCode Worker::run() {
   set_accepting(true);
 
   if (options_.asgi) {
-    loop_thread_ = std::make_unique<LoopThread>(plugin_, options_.threads, [this](void* client, bool keep) {
-      give_back(static_cast<Client*>(client), keep);
-    });
+    loop_thread_ = std::make_unique<LoopThread>(
+        plugin_, options_.threads, [this](void* client, bool keep) { give_back(static_cast<Client*>(client), keep); },
+        options_.scoreboard ? &options_.scoreboard->process(options_.record).loop_turn_ms : nullptr);
     // Not an AppLoadError: a startup that failed (a database not there yet)
     // may work next time, so the master replaces the worker with backoff.
     if (!loop_thread_->start()) throw std::runtime_error("the app's lifespan startup failed (its error is above)");

@@ -316,6 +316,11 @@ def serve(apps, loop_kind, lifespan, threads):
             if _stop_requested():
                 loop.stop()
 
+        def turn():
+            _turned()
+            loop.call_later(_TURN_INTERVAL, turn)
+
+        turn()
         loop.add_reader(_wake_fd(), dispatch)
         loop.run_forever()
         loop.remove_reader(_wake_fd())

@@ -260,16 +260,24 @@ PyObject* shutdown_bound(PyObject*, PyObject*) {
 
 PyObject* wake_fd(PyObject*, PyObject*) { return PyLong_FromLong(g_host->wake_fd()); }
 
+PyObject* turned(PyObject*, PyObject*) {
+  g_host->turned();
+  Py_RETURN_NONE;
+}
+
 PyMethodDef kMethods[] = {
     {"_take", take, METH_NOARGS, "The exchanges handed over since the last call."},
     {"_started", started, METH_O, "_started(ok): the apps' startup is over."},
     {"_stop_requested", stop_requested, METH_NOARGS, nullptr},
     {"_shutdown_bound", shutdown_bound, METH_NOARGS, "seconds"},
     {"_wake_fd", wake_fd, METH_NOARGS, "readable when _take() has something"},
+    {"_turned", turned, METH_NOARGS, "the loop turned (the master watches for a blocked loop)"},
     {nullptr, nullptr, 0, nullptr},
 };
 
 int exec_module(PyObject* module) {
+  if (PyModule_AddObject(module, "_TURN_INTERVAL", PyFloat_FromDouble(std::chrono::duration<double>(kLoopTurnInterval).count())) < 0)
+    return -1;
   if (PyType_Ready(&kExchangeType) < 0) return -1;
   Py_INCREF(&kExchangeType);
   if (PyModule_AddObject(module, "Exchange", reinterpret_cast<PyObject*>(&kExchangeType)) < 0) return -1;

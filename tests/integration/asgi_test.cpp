@@ -278,6 +278,23 @@ TEST(AsgiLoad, uvloop_serves_when_asked_for) {
 }
 
 
+TEST(AsgiLoad, a_coroutine_that_blocks_the_loop_past_harakiri_is_logged_with_python_stacks_and_the_worker_replaced) {
+  VassalUnderTest v("[app]\nmodule = \"asgi_raw:app\"\ninterface = \"asgi\"\nchdir = \"@APPS@\"\n[server]\n"
+                    "http = [\"127.0.0.1:0\"]\nworkers = 1\n[lifetime]\nharakiri = \"1s\"\n");
+  HttpClient c(v.http_port());
+  c.send("GET /block?s=60 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(v.process().wait_for_line("harakiri: the event loop has not turned for .* \\(limit 1s\\): a coroutine or "
+                                        "callback blocks it; dumping stacks",
+                                        20s))
+      << v.process().output();
+  // faulthandler's dump names the blocking line of the app.
+  EXPECT_TRUE(v.process().wait_for_line("File \".*asgi_raw.py\", line \\d+ in app", 10s)) << v.process().output();
+  ASSERT_TRUE(v.reaches_generation(1, 2, 30s)) << v.process().output();
+  auto r = http_get(v.http_port(), "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello from asgi");
+}
+
 TEST(AsgiSpool, an_asgi_app_spools_with_spool_async_and_the_spooler_runs_the_jobs) {
   TempDir dir;
   auto out = dir.path() / "out";

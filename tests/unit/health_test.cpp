@@ -42,6 +42,31 @@ TEST(Health, a_request_past_harakiri_is_named_with_its_thread_and_how_long_it_ra
   EXPECT_EQ(v.ran, 1500ms);
 }
 
+TEST(Health, an_event_loop_that_stopped_turning_for_harakiri_is_blocked_even_while_retiring) {
+  Board b;
+  b.board.process(b.record).loop_turn_ms = kNow - 900;
+  EXPECT_TRUE(b.check(kLimits).healthy());
+  b.board.process(b.record).loop_turn_ms = kNow - 1'200;
+  for (bool retiring : {false, true}) {
+    Verdict v = b.check(kLimits, retiring);
+    EXPECT_EQ(v.kind, Verdict::Kind::kLoopBlocked);
+    EXPECT_EQ(v.ran, 1'200ms);
+    EXPECT_EQ(v.limit, 1s);
+  }
+}
+
+TEST(Health, with_harakiri_off_a_loop_is_blocked_past_the_heartbeat_timeout_and_no_loop_is_never_blocked) {
+  Board b;
+  const HealthLimits off{Duration(0), 0, 30'000};
+  b.board.process(b.record).loop_turn_ms = kNow - 20'000;
+  EXPECT_TRUE(b.check(off).healthy());
+  b.board.process(b.record).loop_turn_ms = kNow - 31'000;
+  EXPECT_EQ(b.check(off).kind, Verdict::Kind::kLoopBlocked);
+  EXPECT_EQ(b.check(off).limit, 30s);
+  b.board.process(b.record).loop_turn_ms = 0;  // a WSGI worker, or a loop that has finished
+  EXPECT_TRUE(b.check(off).healthy());
+}
+
 TEST(Health, harakiri_zero_is_off) {
   Board b;
   b.busy(0, "GET /long", 3'600'000);

@@ -124,6 +124,11 @@ async def app(scope, receive, send):
         return
     elif path == "/bad-header":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-evil", b"a\r\nInjected: yes")]})
+    elif path == "/block":
+        # A coroutine that blocks its loop: time.sleep, not asyncio.sleep.
+        import time
+        time.sleep(float(scope["query_string"].decode().split("=")[1]))
+        await answer(send, b"unblocked")
     elif path == "/loop":
         await answer(send, type(asyncio.get_running_loop()).__module__.split(".")[0].encode())
     elif path == "/pid":
