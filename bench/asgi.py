@@ -34,7 +34,7 @@ def main():
     w = args.workers
     servers = [
         ("suzerain asyncio", lambda port: common.suzerain(port, w, 1, "hello_asgi:app",
-                                                          app='interface = "asgi"\nlifespan = "off"\n')),
+                                                          app='interface = "asgi"\nlifespan = "off"\nloop = "asyncio"\n')),
         ("suzerain uvloop", lambda port: common.suzerain(port, w, 1, "hello_asgi:app",
                                                          app='interface = "asgi"\nlifespan = "off"\nloop = "uvloop"\n')),
         ("uvicorn", lambda port: uvicorn(port, w)),

@@ -20,7 +20,8 @@ namespace suz {
 enum class InterpreterMode { kMain, kIsolated };
 // How the app is called: PEP 3333, or ASGI 3.0 on an event loop per worker.
 enum class AppInterface { kWsgi, kAsgi };
-enum class EventLoopKind { kAsyncio, kUvloop };
+// auto: uvloop when it can be imported, else asyncio (uvicorn's rule).
+enum class EventLoopKind { kAuto, kAsyncio, kUvloop };
 // ASGI lifespan, as uvicorn: auto runs it and goes on if the app does not
 // support it; on requires it; off never sends it.
 enum class LifespanMode { kAuto, kOn, kOff };
@@ -32,7 +33,7 @@ struct AppConfig {
   std::filesystem::path virtualenv;          // empty: none
   InterpreterMode interpreter = InterpreterMode::kMain;
   AppInterface interface = AppInterface::kWsgi;  // the vassal's: every mount serves the same
-  EventLoopKind loop = EventLoopKind::kAsyncio;  // ASGI only
+  EventLoopKind loop = EventLoopKind::kAuto;     // ASGI only
   LifespanMode lifespan = LifespanMode::kAuto;   // ASGI only
 };
 

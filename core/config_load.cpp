@@ -196,7 +196,8 @@ void read_app(Diagnostics& diag, const toml::table& root, VassalConfig& c) {
   r.string("virtualenv", virtualenv);
   read_interpreter(r, c.app.interpreter);
   read_interface(r, c.app.interface);
-  read_choice(r, "loop", {{"asyncio", EventLoopKind::kAsyncio}, {"uvloop", EventLoopKind::kUvloop}}, c.app.loop);
+  read_choice(r, "loop", {{"auto", EventLoopKind::kAuto}, {"asyncio", EventLoopKind::kAsyncio}, {"uvloop", EventLoopKind::kUvloop}},
+              c.app.loop);
   read_choice(r, "lifespan", {{"auto", LifespanMode::kAuto}, {"on", LifespanMode::kOn}, {"off", LifespanMode::kOff}},
               c.app.lifespan);
   bool asgi = c.app.interface == AppInterface::kAsgi;

@@ -279,9 +279,14 @@ class _Lifespan:
 
 
 def _new_loop(kind):
-    if kind == "uvloop":
-        import uvloop
-        return uvloop.new_event_loop()
+    if kind in ("uvloop", "auto"):
+        try:
+            import uvloop
+        except ImportError:
+            if kind == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop()
     return asyncio.new_event_loop()
 
 

@@ -145,7 +145,7 @@ void PythonPlugin::load_asgi_apps() {
 }
 
 void PythonPlugin::run_event_loop(LoopHost& host, int threads) {
-  static constexpr const char* kLoops[] = {"asyncio", "uvloop"};          // by EventLoopKind
+  static constexpr const char* kLoops[] = {"auto", "asyncio", "uvloop"};  // by EventLoopKind
   static constexpr const char* kLifespans[] = {"auto", "on", "off"};      // by LifespanMode
   const AppConfig& app = s_->config.app;
   ThreadState state(s_->interpreters[0]);

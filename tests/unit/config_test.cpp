@@ -170,7 +170,7 @@ TEST(Config, an_asgi_vassal_reads_its_interface_loop_and_lifespan_and_its_mounts
   auto wsgi = parse_vassal_config("[app]\nmodule = \"hello\"\n[server]\nhttp = [\"127.0.0.1:8080\"]\n", "/srv/h.toml");
   ASSERT_TRUE(wsgi.has_value());
   EXPECT_EQ(wsgi->app.interface, AppInterface::kWsgi);
-  EXPECT_EQ(wsgi->app.loop, EventLoopKind::kAsyncio);
+  EXPECT_EQ(wsgi->app.loop, EventLoopKind::kAuto);
   EXPECT_EQ(wsgi->app.lifespan, LifespanMode::kAuto);
 }
 
