@@ -146,5 +146,19 @@ TEST(RequestLog, a_request_log_that_cannot_be_opened_is_a_clear_boot_error) {
       << v.process().output();
 }
 
+
+TEST(RequestLog, an_asgi_worker_logs_its_requests_and_the_server_s_own_answers) {
+  VassalUnderTest v("[app]\nmodule = \"asgi_raw:app\"\ninterface = \"asgi\"\nchdir = \"@APPS@\"\n[server]\n"
+                    "http = [\"127.0.0.1:0\"]\nworkers = 1\nmax_body_size = \"1KB\"\n[log]\naccess = \"stderr\"\n"
+                    "access_format = \"ACCESS {status} {request_line} {bytes}\"\n", 1);
+  int port = v.http_port();
+  ASSERT_EQ(answer_to(port, "GET /?a=1 HTTP/1.1\r\nHost: x\r\n\r\n"), 200);
+  ASSERT_EQ(answer_to(port, "GET /raise HTTP/1.1\r\nHost: x\r\n\r\n"), 500);
+  ASSERT_EQ(answer_to(port, "GET / HTTP/1.1\r\nHost: x\r\nBad : header\r\n\r\n"), 400);
+  EXPECT_TRUE(v.process().wait_for_line("ACCESS 200 GET /\\?a=1 HTTP/1.1 15$", 10s)) << v.process().output();
+  EXPECT_TRUE(v.process().wait_for_line("ACCESS 500 GET /raise HTTP/1.1 ", 10s)) << v.process().output();
+  EXPECT_TRUE(v.process().wait_for_line("ACCESS 400 ", 10s)) << v.process().output();
+}
+
 }  // namespace
 }  // namespace suz::test

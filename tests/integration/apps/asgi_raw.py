@@ -61,7 +61,7 @@ async def app(scope, receive, send):
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     path = scope["path"]
-    if path == "/scope":
+    if path.endswith("/scope"):  # behind nginx too, at /u/scope
         await read_body(receive)
         await answer(send, json.dumps(jsonable_scope(scope)).encode(), content_type=b"application/json")
     elif path == "/body":
