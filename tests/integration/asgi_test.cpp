@@ -301,6 +301,22 @@ TEST(AsgiLoad, a_coroutine_that_blocks_the_loop_past_harakiri_is_logged_with_pyt
   EXPECT_EQ(r->body, "hello from asgi");
 }
 
+TEST(AsgiLoad, a_client_that_stops_sending_its_body_is_given_up_after_io_timeout_and_the_worker_serves_on) {
+  VassalUnderTest v(asgi_config("asgi_raw:app", "buffer_body = 0\nio_timeout = \"500ms\"\nheader_timeout = \"2s\"\n"));
+  HttpClient stalled(v.http_port());
+  stalled.send("POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+  EXPECT_TRUE(stalled.closed_by_server(10s));
+  EXPECT_TRUE(v.process().wait_for_line("POST /body from .*: no request body bytes for 0.5s, closing", 10s))
+      << v.process().output();
+  // A slowloris head is the I/O thread's, as for WSGI.
+  HttpClient slow_head(v.http_port());
+  slow_head.send("GET / HTTP/1.1\r\nHo");
+  EXPECT_TRUE(slow_head.closed_by_server(10s));
+  auto r = http_get(v.http_port(), "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello from asgi");
+}
+
 TEST(AsgiSpool, an_asgi_app_spools_with_spool_async_and_the_spooler_runs_the_jobs) {
   TempDir dir;
   auto out = dir.path() / "out";
