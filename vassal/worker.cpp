@@ -213,20 +213,7 @@ void Worker::on_writable(Client* c) {
   c->io.stop();
   c->timer.stop();
   c->io.set(c->conn->fd(), ev::READ);
-  bool keep = c->conn->end_exchange();
-  if (keep) {
-    // A pipelined request may be buffered already.
-    switch (c->conn->read_head(/*read_socket=*/false)) {
-      case Connection::Head::kReady: dispatch(c); return;
-      case Connection::Head::kError:
-        c->conn->send_error();
-        close(c);
-        return;
-      case Connection::Head::kClosed: close(c); return;
-      case Connection::Head::kNeedMore: break;
-    }
-  }
-  after_serve(c, keep);
+  next_or_park(c, c->conn->end_exchange());
 }
 
 void Worker::on_readable(Client* c) {

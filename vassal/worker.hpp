@@ -73,7 +73,7 @@ class Worker final : public ServedObserver {
   void dispatch(Client* c);
   void serve_inline(Client* c);
   void after_serve(Client* c, bool keep);
-  void after_loop(Client* c, bool keep);  // an exchange back from the event loop
+  void next_or_park(Client* c, bool keep);  // an exchange is over: a buffered next request, or after_serve
   void count_request();
   void give_back(Client* c, bool keep);  // any thread: an exchange is over
   void park(Client* c);

@@ -42,7 +42,7 @@ void Worker::dispatch(Client* c) {
     const MountPoint* mount = nullptr;
     if (!c->conn->begin_async(mounts_, mount)) {  // no app for the path: a 404 went out
       count_request();
-      after_loop(c, c->conn->draining() || c->conn->end_exchange());
+      next_or_park(c, c->conn->draining() || c->conn->end_exchange());
       return;
     }
     ++in_loop_;
@@ -111,7 +111,7 @@ void Worker::collect_returned() {
     if (loop_thread_) {
       --in_loop_;
       count_request();
-      after_loop(c, keep);
+      next_or_park(c, keep);
     } else {
       --busy_;
       after_serve(c, keep);
@@ -120,10 +120,11 @@ void Worker::collect_returned() {
   resume_accepting_if_room();
 }
 
-void Worker::after_loop(Client* c, bool keep) {
+void Worker::next_or_park(Client* c, bool keep) {
   if (keep && !c->conn->draining()) {
-    // The loop serves one request at a time per connection: a pipelined
-    // next one may be buffered already, with nothing more to come.
+    // A pipelined next request may be buffered already, with nothing more
+    // to come (after a drain, or from the loop, which serves one request
+    // per connection at a time).
     switch (c->conn->read_head(/*read_socket=*/false)) {
       case Connection::Head::kReady: dispatch(c); return;
       case Connection::Head::kError:

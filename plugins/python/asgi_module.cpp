@@ -11,6 +11,7 @@
 #include "plugins/python/asgi_py.hpp"  // generated from asgi.py
 #include "plugins/python/asgi_scope.hpp"
 #include "plugins/python/errors.hpp"
+#include "plugins/python/module.hpp"
 
 namespace suz::python {
 namespace {
@@ -281,12 +282,7 @@ int exec_module(PyObject* module) {
   if (PyType_Ready(&kExchangeType) < 0) return -1;
   Py_INCREF(&kExchangeType);
   if (PyModule_AddObject(module, "Exchange", reinterpret_cast<PyObject*>(&kExchangeType)) < 0) return -1;
-  PyObject* dict = PyModule_GetDict(module);  // borrowed
-  if (PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) < 0) return -1;
-  Ref code(Py_CompileString(std::string(embedded::kAsgiSource).c_str(), "<suzerain asgi>", Py_file_input));
-  if (!code) return -1;
-  Ref result(PyEval_EvalCode(code.get(), dict, dict));
-  return result ? 0 : -1;
+  return exec_embedded_source(module, embedded::kAsgiSource, "<suzerain asgi>");
 }
 
 PyModuleDef_Slot kSlots[] = {

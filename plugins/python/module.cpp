@@ -42,14 +42,7 @@ PyMethodDef kMethods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
-int exec_module(PyObject* module) {
-  PyObject* dict = PyModule_GetDict(module);  // borrowed
-  if (PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) < 0) return -1;
-  Ref code(Py_CompileString(std::string(embedded::kModuleSource).c_str(), "<suzerain>", Py_file_input));
-  if (!code) return -1;
-  Ref result(PyEval_EvalCode(code.get(), dict, dict));
-  return result ? 0 : -1;
-}
+int exec_module(PyObject* module) { return exec_embedded_source(module, embedded::kModuleSource, "<suzerain>"); }
 
 PyModuleDef_Slot kSlots[] = {
     {Py_mod_exec, reinterpret_cast<void*>(exec_module)},
@@ -70,6 +63,15 @@ Ref import_suzerain() {
 }
 
 }  // namespace
+
+int exec_embedded_source(PyObject* module, std::string_view source, const char* filename) {
+  PyObject* dict = PyModule_GetDict(module);  // borrowed
+  if (PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) < 0) return -1;
+  Ref code(Py_CompileString(std::string(source).c_str(), filename, Py_file_input));
+  if (!code) return -1;
+  Ref result(PyEval_EvalCode(code.get(), dict, dict));
+  return result ? 0 : -1;
+}
 
 ProcessFacts& process_facts() {
   static ProcessFacts facts;

@@ -27,6 +27,10 @@ ProcessFacts& process_facts();
 // Registers the module in the inittab; call before Py_InitializeFromConfig.
 void register_suzerain_module();
 
+// A built-in module's Py_mod_exec: runs source (a file built into the
+// vassal) in the module's namespace. 0, or -1 with a Python exception.
+int exec_embedded_source(PyObject* module, std::string_view source, const char* filename);
+
 // In the current interpreter: replaces sys.stdout and sys.stderr with writers
 // that hold no lock (so a fork can never inherit one held), and prepends
 // paths to sys.path. Requires the GIL; throws PythonError.

@@ -104,13 +104,18 @@ def _fresh_lock():
     _lock = threading.Lock()
 
 
-def application(environ, start_response):
+def _what_a_request_does():
+    """Print, log, import, take the app's lock; the answer: this pid."""
     print("served by", os.getpid(), flush=True)
     _log.info("request in %d", os.getpid())
     importlib.import_module("decimal")
     importlib.reload(importlib.import_module("colorsys"))
     with _lock:
-        body = str(os.getpid()).encode()
+        return str(os.getpid()).encode()
+
+
+def application(environ, start_response):
+    body = _what_a_request_does()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 
@@ -124,12 +129,7 @@ async def asgi_application(scope, receive, send):
     """The same request as application(), served as ASGI."""
     if scope["type"] != "http":
         return
-    print("served by", os.getpid(), flush=True)
-    _log.info("request in %d", os.getpid())
-    importlib.import_module("decimal")
-    importlib.reload(importlib.import_module("colorsys"))
-    with _lock:
-        body = str(os.getpid()).encode()
+    body = _what_a_request_does()
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
