@@ -50,6 +50,9 @@ TEST(AsgiLifespan, startup_runs_in_each_worker_before_it_serves_and_shutdown_at_
   auto mark = dir.path() / "mark";
   {
     VassalUnderTest v(lifespan_config("marks", "on", mark.string()), 2);
+    // Once the master knows they serve: a worker it still counts as starting
+    // is killed at a stop, not stopped.
+    ASSERT_TRUE(v.process().wait_for_line("every worker serving", 30s)) << v.process().output();
     // Every worker has logged "serving" (the constructor waited): each ran
     // its startup first.
     auto lines = lines_of(mark);
@@ -95,6 +98,7 @@ TEST(AsgiLifespan, on_requires_it_and_off_never_sends_it) {
   auto mark = dir.path() / "mark";
   {
     VassalUnderTest v(lifespan_config("marks", "off", mark.string()), 2);
+    ASSERT_TRUE(v.process().wait_for_line("every worker serving", 30s)) << v.process().output();
     ASSERT_TRUE(http_get(v.http_port(), "/"));
     ASSERT_TRUE(v.process().stop(SIGTERM, 30s));
   }
@@ -108,6 +112,7 @@ TEST(AsgiLifespan, on_requires_it_and_off_never_sends_it) {
 TEST(AsgiLifespan, a_request_in_flight_at_a_graceful_stop_is_finished) {
   VassalUnderTest v("[app]\nmodule = \"asgi_raw:app\"\ninterface = \"asgi\"\nchdir = \"@APPS@\"\n[server]\n"
                     "http = [\"127.0.0.1:0\"]\nworkers = 1\n");
+  ASSERT_TRUE(v.process().wait_for_line("every worker serving", 30s)) << v.process().output();
   HttpClient c(v.http_port());
   c.send("GET /sleep?s=1 HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(http_get(v.http_port(), "/"));  // the slow one is in the loop by now

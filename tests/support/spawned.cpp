@@ -112,6 +112,11 @@ std::optional<int> Spawned::stop(int sig, std::chrono::milliseconds timeout) {
   ::kill(pid_, sig);
   auto status = wait_exit(pid_, timeout);  // kills with SIGKILL at the timeout
   reaped_ = true;
+  // What it wrote before exiting may still be in the pipe: a test that
+  // counts lines after stop() must see them all. (Bounded: a grandchild
+  // left alive would hold the pipe open.)
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait_for(lock, std::chrono::seconds(5), [&] { return eof_; });
   return status;
 }
 

@@ -34,7 +34,8 @@ class Spawned {
   // Counts lines matching pattern logged so far.
   int count_lines(const std::string& pattern);
   std::string output();  // everything logged so far
-  // Sends sig and waits for the exit; returns the wait status (nullopt at timeout).
+  // Sends sig and waits for the exit, and for the rest of its output;
+  // returns the wait status (nullopt at timeout).
   std::optional<int> stop(int sig, std::chrono::milliseconds timeout);
 
  private:
