@@ -81,7 +81,7 @@ void read_interpreter(TableReader& r, InterpreterMode& out) {
     r.error("interpreter", "must be \"main\" or \"isolated\", got \"" + mode + "\"");
 }
 
-// One of choices (the first is the default), into out, which is left as it is when absent.
+// One of choices into out, which is left as it is (the default) when the key is absent.
 template <typename E>
 void read_choice(TableReader& r, std::string_view key, std::initializer_list<std::pair<std::string_view, E>> choices,
                  E& out) {

@@ -187,6 +187,10 @@ void Connection::reset_exchange() {
 bool Connection::serve(AppPlugin& plugin, int thread_index, const std::vector<MountPoint>& mounts) {
   reset_exchange();
   keep_ = exchange(plugin, thread_index, mounts);
+  return settle();
+}
+
+bool Connection::settle() {
   if (draining()) return keep_;  // the I/O thread sends the rest, then calls end_exchange()
   return end_exchange();
 }
@@ -335,10 +339,7 @@ std::size_t Connection::recv_some() {
       throw ClientError("client closed the connection while sending the body");
     }
     if (errno == EAGAIN) {
-      if (nonblocking_) {
-        would_block_ = true;
-        return 0;
-      }
+      if (nonblocking_) return 0;
       wait(POLLIN, "reading the request body");
     } else if (errno != EINTR) {
       client_gone_ = true;

@@ -79,10 +79,11 @@ class Connection final : public BodyReader, public ResponseWriter {
 
   // The loop thread's half (ASGI), for the same exchange without blocking:
   // begin_async finds the mount (false: none, a 404 is queued and the
-  // exchange is over); writes queue what the socket will not take, without
-  // bound (the caller waits for queued() to fall); reads say kWait rather
-  // than wait. finish_async completes the response as serve() does; then,
-  // unless draining(), end_exchange().
+  // exchange goes on to finish_async); writes queue what the socket will not
+  // take, without bound (the caller waits for queued() to fall); reads say
+  // kWait rather than wait. finish_async completes the response and ends the
+  // exchange as serve() does, returning whether the connection can carry
+  // another request.
   bool begin_async(const std::vector<MountPoint>& mounts, const MountPoint*& mount);
   enum class BodyRead { kData, kEnd, kWait, kGone };
   BodyRead read_body_nowait(char* buf, std::size_t max, std::size_t& n);
@@ -129,6 +130,9 @@ class Connection final : public BodyReader, public ResponseWriter {
   // After the app: the response's end, the unread body; whether the
   // connection can carry another request.
   bool complete_response();
+  // The exchange is over on this thread: end_exchange(), unless a response
+  // still drains (then the I/O thread calls it); whether to keep the connection.
+  bool settle();
   void begin_request();
   void report_served(Request& r, int status, bool complete);
   void send_simple(int status, std::string_view reason, bool close);
@@ -164,7 +168,6 @@ class Connection final : public BodyReader, public ResponseWriter {
 
   Fd fd_;
   bool nonblocking_ = false;  // the loop thread's exchange: never poll(2), queue instead
-  bool would_block_ = false;  // the last body read found nothing to read yet
   Protocol protocol_;
   const ServerRules& rules_;
   Peer peer_;

@@ -21,15 +21,12 @@ bool Connection::begin_async(const std::vector<MountPoint>& mounts, const MountP
     send_simple(404, reason_phrase(404), false);
   } catch (const ClientError&) {
   }
-  keep_ = complete_response();
-  nonblocking_ = false;
   return false;
 }
 
 Connection::BodyRead Connection::read_body_nowait(char* buf, std::size_t max, std::size_t& n) {
   n = 0;
   if (client_gone_) return BodyRead::kGone;
-  would_block_ = false;
   try {
     n = read(buf, max);
   } catch (const ClientError&) {
@@ -79,7 +76,7 @@ bool Connection::finish_async(bool ok) {
   }
   keep_ = complete_response();
   nonblocking_ = false;
-  return keep_;
+  return settle();
 }
 
 }  // namespace suz

@@ -72,9 +72,7 @@ class LoopThread::Exchange final : public AsyncExchange {
   bool client_gone() const override { return conn_.client_gone(); }
 
   void done(bool ok) override {
-    bool keep = conn_.finish_async(ok);
-    if (!conn_.draining()) keep = conn_.end_exchange();  // else the I/O thread sends the rest first
-    host_.give_back_(client_, keep);
+    host_.give_back_(client_, conn_.finish_async(ok));
     delete this;
   }
 
@@ -124,9 +122,8 @@ void LoopThread::hand_over(void* client, Connection& conn, const MountPoint& mou
 }
 
 std::vector<AsyncExchange*> LoopThread::take() {
-  std::uint64_t count;
-  while (::read(wake_.get(), &count, sizeof count) > 0) {
-  }
+  std::uint64_t count;  // one read takes the whole count (and EAGAIN when there was none)
+  [[maybe_unused]] ssize_t n = ::read(wake_.get(), &count, sizeof count);
   std::vector<AsyncExchange*> out;
   std::lock_guard<std::mutex> lock(mutex_);
   out.swap(ready_);

@@ -40,9 +40,9 @@ bool Worker::serve_until_idle(Connection& conn, int thread) {
 void Worker::dispatch(Client* c) {
   if (loop_thread_) {
     const MountPoint* mount = nullptr;
-    if (!c->conn->begin_async(mounts_, mount)) {  // no app for the path: a 404 went out
+    if (!c->conn->begin_async(mounts_, mount)) {  // no app for the path: a 404 is queued
       count_request();
-      next_or_park(c, c->conn->draining() || c->conn->end_exchange());
+      next_or_park(c, c->conn->finish_async(true));
       return;
     }
     ++in_loop_;
